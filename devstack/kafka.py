@@ -1,0 +1,244 @@
+"""Apache Kafka in KRaft mode (combined broker + controller nodes) on loopback.
+
+One node for everyday work and tests; three nodes (replication factor 3,
+min.insync.replicas=2) for fault-tolerance tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from devstack.process import ServiceError, read_pid, say, spawn, tail, terminate, wait_until
+
+MAIN_CLASS = "kafka.Kafka"
+
+
+def java_binary() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    found = shutil.which("java")
+    if not found:
+        raise ServiceError("Java 17+ is needed to run the local Kafka broker (set JAVA_HOME)")
+    return found
+
+
+@dataclass(frozen=True)
+class KafkaCluster:
+    """A set of KRaft nodes sharing one cluster id, described by where it lives and its ports."""
+
+    name: str
+    nodes: int
+    base_port: int
+    home: Path  # <stack_dir>/<name>
+    logs: Path  # <stack_dir>/logs
+    libs: Path
+    heap: str = "512m"
+
+    # --- addresses -------------------------------------------------------------------
+    def broker_port(self, node_id: int) -> int:
+        return self.base_port + 2 * (node_id - 1)
+
+    def controller_port(self, node_id: int) -> int:
+        return self.broker_port(node_id) + 1
+
+    @property
+    def node_ids(self) -> range:
+        return range(1, self.nodes + 1)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"127.0.0.1:{self.broker_port(n)}" for n in self.node_ids)
+
+    # --- files -----------------------------------------------------------------------
+    def node_dir(self, node_id: int) -> Path:
+        return self.home / f"node-{node_id}"
+
+    def pid_file(self, node_id: int) -> Path:
+        return self.home / f"node-{node_id}.pid"
+
+    def log_file(self, node_id: int) -> Path:
+        return self.logs / f"{self.name}-{node_id}.log"
+
+    def _properties(self, node_id: int) -> str:
+        replicated = self.nodes >= 3
+        rf = 3 if replicated else 1
+        min_isr = 2 if replicated else 1
+        lines = {
+            "process.roles": "broker,controller",
+            "node.id": node_id,
+            "listeners": (
+                f"PLAINTEXT://127.0.0.1:{self.broker_port(node_id)},"
+                f"CONTROLLER://127.0.0.1:{self.controller_port(node_id)}"
+            ),
+            "advertised.listeners": (
+                f"PLAINTEXT://127.0.0.1:{self.broker_port(node_id)},"
+                f"CONTROLLER://127.0.0.1:{self.controller_port(node_id)}"
+            ),
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": self.node_dir(node_id) / "data",
+            # Topics are created on purpose (`sankalp topics create`, Faust's own internal
+            # topics); a typo must fail loudly instead of making a one-partition topic.
+            "auto.create.topics.enable": "false",
+            "num.partitions": 1,
+            "default.replication.factor": rf,
+            "min.insync.replicas": min_isr,
+            "offsets.topic.replication.factor": rf,
+            "offsets.topic.num.partitions": 10,
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": min_isr,
+            "unclean.leader.election.enable": "false",
+            # Test-friendly: no 3 s wait before the first rebalance, small cleaner buffer.
+            "group.initial.rebalance.delay.ms": 0,
+            "log.cleaner.dedupe.buffer.size": 4 * 1024 * 1024,
+            "log.cleaner.threads": 1,
+            "num.network.threads": 2,
+            "num.io.threads": 4,
+        }
+        if self.nodes == 1:
+            lines["controller.quorum.bootstrap.servers"] = (
+                f"127.0.0.1:{self.controller_port(node_id)}"
+            )
+        else:
+            lines["controller.quorum.voters"] = ",".join(
+                f"{n}@127.0.0.1:{self.controller_port(n)}" for n in self.node_ids
+            )
+        return "".join(f"{k}={v}\n" for k, v in lines.items())
+
+    def _java(self, node_id: int, main: str, *args: str) -> list[str]:
+        log4j = resources.files("devstack.resources").joinpath("log4j2.properties")
+        return [
+            java_binary(),
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log4j}",
+            f"-Dkafka.log.file={self.log_file(node_id)}",
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
+        ]
+
+    # --- lifecycle -------------------------------------------------------------------
+    def running_pids(self) -> dict[int, int | None]:
+        return {n: read_pid(self.pid_file(n), MAIN_CLASS) for n in self.node_ids}
+
+    def is_running(self) -> bool:
+        return all(pid is not None for pid in self.running_pids().values())
+
+    def _format(self, node_id: int, cluster_id: str) -> None:
+        config = self.node_dir(node_id) / "server.properties"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(self._properties(node_id))
+        if (self.node_dir(node_id) / "data" / "meta.properties").exists():
+            return
+        args = ["format", "-t", cluster_id, "-c", str(config)]
+        if self.nodes == 1:
+            args.append("--standalone")
+        result = subprocess.run(
+            self._java(node_id, "kafka.tools.StorageTool", *args),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise ServiceError(
+                f"formatting Kafka storage for {self.name} node {node_id} failed:\n"
+                f"{result.stdout}{result.stderr}"
+            )
+
+    def _cluster_id(self) -> str:
+        id_file = self.home / "cluster.id"
+        if id_file.exists():
+            return id_file.read_text().strip()
+        # KRaft cluster ids are 16 random bytes in URL-safe base64 without padding.
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self.home.mkdir(parents=True, exist_ok=True)
+        id_file.write_text(cluster_id + "\n")
+        return cluster_id
+
+    def up(self, timeout: float = 120.0) -> str:
+        """Start every node that is not running and wait for all brokers to answer metadata."""
+        cluster_id = self._cluster_id()
+        started: list[tuple[int, int]] = []
+        for node_id, pid in self.running_pids().items():
+            if pid is not None:
+                continue
+            self._format(node_id, cluster_id)
+            say(f"starting {self.name} node {node_id} on 127.0.0.1:{self.broker_port(node_id)}")
+            new_pid = spawn(
+                self._java(
+                    node_id, MAIN_CLASS, str(self.node_dir(node_id) / "server.properties")
+                ),
+                pid_file=self.pid_file(node_id),
+                log_file=self.logs / f"{self.name}-{node_id}.out",
+            )
+            started.append((node_id, new_pid))
+        for node_id, pid in started:
+            pid_file = self.pid_file(node_id)
+            wait_until(
+                lambda pid_file=pid_file: read_pid(pid_file, MAIN_CLASS),
+                timeout=10,
+                what=f"{self.name} node {node_id}",
+                log_file=self.logs / f"{self.name}-{node_id}.out",
+                pid=pid,
+            )
+        self.wait_ready(timeout)
+        return self.bootstrap_servers
+
+    def wait_ready(self, timeout: float) -> None:
+        """Ready means a metadata request lists every broker of the cluster."""
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+
+        def all_brokers_listed() -> bool:
+            metadata = admin.list_topics(timeout=2)
+            return len(metadata.brokers) == self.nodes
+
+        wait_until(
+            all_brokers_listed,
+            timeout=timeout,
+            what=f"Kafka ({self.name}, {self.nodes} broker(s))",
+            log_file=self.log_file(1),
+        )
+
+    def down(self, grace: float = 60.0) -> None:
+        for node_id, pid in self.running_pids().items():
+            if pid is None:
+                continue
+            say(f"stopping {self.name} node {node_id} (pid {pid})")
+            terminate(pid, grace=grace)
+            self.pid_file(node_id).unlink(missing_ok=True)
+
+    def wipe(self) -> None:
+        """Delete all data (the cluster must be down)."""
+        if any(pid is not None for pid in self.running_pids().values()):
+            raise ServiceError(f"{self.name} is running; stop it before wiping its data")
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def describe(self) -> list[str]:
+        rows = []
+        for node_id, pid in self.running_pids().items():
+            state = f"running (pid {pid})" if pid else "stopped"
+            rows.append(
+                f"{self.name} node {node_id}: {state} 127.0.0.1:{self.broker_port(node_id)} "
+                f"log {self.log_file(node_id)}"
+            )
+        return rows
+
+    def log_tail(self, node_id: int = 1) -> str:
+        return tail(self.log_file(node_id))

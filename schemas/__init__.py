@@ -1,0 +1,1 @@
+"""Event records and the JSON Schemas published from them."""

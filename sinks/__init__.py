@@ -1,0 +1,1 @@
+"""Sinks: the current state to Postgres, metrics to Prometheus."""

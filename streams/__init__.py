@@ -1,0 +1,1 @@
+"""The Faust application, its settings and its topic catalogue."""

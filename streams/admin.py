@@ -1,0 +1,57 @@
+"""Creating the declared topics on a cluster (idempotent, and loud about a mismatch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streams.settings import Settings
+from streams.topics import ALL_TOPICS, TopicSpec
+
+
+class TopicMismatch(RuntimeError):
+    """An existing topic has a different partition count than its declaration."""
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+
+
+def ensure_topics(
+    settings: Settings, specs: Iterable[TopicSpec] = ALL_TOPICS, timeout: float = 30.0
+) -> list[str]:
+    """Create every declared topic that does not exist yet; return the names created."""
+    admin = admin_client(settings)
+    specs = list(specs)
+    wanted = {
+        settings.topic(s.name): NewTopic(
+            settings.topic(s.name),
+            num_partitions=s.partitions_for(settings),
+            replication_factor=settings.topic_replication_factor,
+            config=s.kafka_config(),
+        )
+        for s in specs
+    }
+    created: list[str] = []
+    futures = admin.create_topics(list(wanted.values()), operation_timeout=timeout)
+    for name, future in futures.items():
+        try:
+            future.result(timeout)
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    metadata = admin.list_topics(timeout=timeout)
+    for name, new in wanted.items():
+        existing = metadata.topics.get(name)
+        if existing is None:
+            raise TopicMismatch(f"topic {name} was not created")
+        if len(existing.partitions) != new.num_partitions:
+            raise TopicMismatch(
+                f"topic {name} has {len(existing.partitions)} partitions but is declared with "
+                f"{new.num_partitions}; complaint state is co-partitioned by complaint_id, so "
+                "recreate it or set SANKALP_TOPIC_PARTITIONS to match"
+            )
+    return created

@@ -1,0 +1,45 @@
+"""The Faust application, built from the settings in the environment.
+
+Agents in `agents/` attach to this module-level app (Faust's decorators need one at
+import time); a worker process reads its settings once, when it starts.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams.settings import Settings
+from streams.topics import TopicSpec
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        store=settings.table_store,
+        datadir=str(settings.worker_data_dir),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        processing_guarantee="at_least_once",
+        web_enabled=False,
+        autodiscover=False,
+    )
+
+
+settings = Settings.from_env()
+app = create_app(settings)
+
+
+def raw_topic(spec: TopicSpec) -> faust.TopicT:
+    """A declared topic as bytes in, bytes out: payloads are parsed (and rejected) by our code,
+    never by Faust's serializers, so a malformed event cannot crash an agent."""
+    return app.topic(
+        settings.topic(spec.name),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partitions_for(settings),
+    )

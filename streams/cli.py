@@ -1,0 +1,140 @@
+"""`sankalp`: the project's one console command.
+
+    sankalp stack up [--cluster] [--no-postgres]   start the local Kafka (KRaft) and Postgres
+    sankalp stack status                           what runs where, and where its logs are
+    sankalp stack down [--wipe]                    stop everything (and delete its data)
+    sankalp topics create                          create every declared topic
+    sankalp topics list                            the topic catalogue
+    sankalp worker                                 run a Faust worker with all agents
+    sankalp smoke                                  route one sample complaint end to end
+    sankalp demo                                   stack up, then the smoke pipeline
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from streams.settings import Settings, SettingsError
+
+
+def _stack(settings: Settings):
+    from devstack.stack import LocalStack
+
+    return LocalStack.from_settings(settings)
+
+
+def cmd_stack(args: argparse.Namespace, settings: Settings) -> int:
+    stack = _stack(settings)
+    if args.action == "up":
+        addresses = stack.up(kafka=not args.no_kafka, cluster=args.cluster,
+                             postgres=not args.no_postgres)
+        seconds = addresses.pop("ready_in_seconds")
+        print(f"stack ready in {seconds}s")
+        for name, value in addresses.items():
+            print(f"  {name}={value}")
+        print(f"  logs: {stack.logs}")
+    elif args.action == "status":
+        for line in stack.describe():
+            print(line)
+    elif args.action == "down":
+        stack.down()
+        if args.wipe:
+            stack.wipe()
+            print(f"stack stopped; data under {stack.stack_dir} deleted")
+        else:
+            print("stack stopped")
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.topics import ALL_TOPICS
+
+    if args.action == "list":
+        for spec in ALL_TOPICS:
+            retention = spec.kafka_config().get("retention.ms", "broker default")
+            policy = "compacted" if spec.compacted else f"retention {retention} ms"
+            print(f"{settings.topic(spec.name):32} key={spec.key:14} "
+                  f"partitions={spec.partitions_for(settings):<3} {policy}  {spec.carries}")
+        return 0
+    from streams.admin import ensure_topics
+
+    created = ensure_topics(settings)
+    print(f"created {len(created)} topic(s); {len(ALL_TOPICS) - len(created)} already existed")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from faust import Worker
+
+    import agents  # noqa: F401  (registers every agent on the app)
+    from streams.app import app
+
+    Worker(app, loglevel=settings.log_level).execute_from_commandline()
+    return 0
+
+
+def cmd_smoke(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.smoke_run import run_smoke
+
+    run_smoke(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    stack = _stack(settings)
+    addresses = stack.up()
+    print(f"stack ready in {addresses['ready_in_seconds']}s")
+    cmd_smoke(args, settings)
+    print("\nThe local stack keeps running:")
+    for line in stack.describe():
+        print(f"  {line}")
+    print("Stop it with: .venv/bin/sankalp stack down")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sankalp", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack = sub.add_parser("stack", help="the local Kafka + Postgres stack")
+    stack.add_argument("action", choices=["up", "status", "down"])
+    stack.add_argument("--cluster", action="store_true",
+                       help="also start the three-broker cluster (replication factor 3)")
+    stack.add_argument("--no-kafka", action="store_true", help="skip the single broker")
+    stack.add_argument("--no-postgres", action="store_true", help="skip Postgres")
+    stack.add_argument("--wipe", action="store_true", help="with down: delete all stack data")
+    stack.set_defaults(func=cmd_stack)
+
+    topics = sub.add_parser("topics", help="the declared Kafka topics")
+    topics.add_argument("action", choices=["create", "list"])
+    topics.set_defaults(func=cmd_topics)
+
+    sub.add_parser("worker", help="run a Faust worker").set_defaults(func=cmd_worker)
+    sub.add_parser("smoke", help="route one sample complaint end to end").set_defaults(
+        func=cmd_smoke)
+    sub.add_parser("demo", help="the main job on the local stack").set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"sankalp: {exc}", file=sys.stderr)
+        return 2
+    from devstack.process import ServiceError
+
+    try:
+        return args.func(args, settings)
+    except ServiceError as exc:
+        print(f"sankalp: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

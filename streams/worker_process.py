@@ -1,0 +1,96 @@
+"""A Faust worker in a child process: how the smoke run and the tests drive real workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from streams.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process read exactly these settings."""
+    env = dict(os.environ)
+    for field_name, env_name in Settings.ENV_NAMES.items():
+        env[env_name] = str(getattr(settings, field_name))
+    return env
+
+
+class WorkerProcess:
+    """`sankalp worker` as a subprocess with its output in a log file."""
+
+    def __init__(self, settings: Settings, log_file: Path) -> None:
+        self.settings = settings
+        self.log_file = log_file
+        self._proc: subprocess.Popen | None = None
+        self._log_offset = 0
+
+    def _log_since_start(self) -> str:
+        """This run's part of the log (a restarted worker appends to the same file)."""
+        try:
+            with open(self.log_file, "rb") as log:
+                log.seek(self._log_offset)
+                return log.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self) -> WorkerProcess:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        with open(self.log_file, "ab") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=settings_env(self.settings),
+            )
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Faust logs 'Worker ready' after recovery, once it consumes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self._proc.returncode}:\n{self.tail()}")
+            if "Worker ready" in self._log_since_start():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker not ready within {timeout:.0f}s:\n{self.tail()}")
+
+    def check_healthy(self) -> None:
+        """Raise at once if the worker died or one of its agents crashed (Faust restarts a
+        crashed agent, which would otherwise hide the error until some timeout)."""
+        if self._proc is not None and self._proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {self._proc.returncode}:\n{self.tail()}")
+        if "Crashed reason=" in self._log_since_start():
+            raise RuntimeError(f"an agent crashed in the worker:\n{self.tail()}")
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        if self._proc is None or self._proc.poll() is not None:
+            return None if self._proc is None else self._proc.returncode
+        self._proc.send_signal(signal.SIGTERM)
+        try:
+            return self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            return self._proc.wait()
+
+    def kill(self) -> None:
+        """A crash, not a shutdown: no commit, no flush."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self._log_since_start().splitlines()[-lines:])
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
