@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint stack-up stack-down clean
 
 $(STAMP): pyproject.toml
+	@bash scripts/system-deps.sh
 	@echo "[setup] creating $(VENV) and installing sankalp with its test tools ..."
 	@test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip

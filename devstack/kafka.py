@@ -17,7 +17,15 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from devstack.process import ServiceError, read_pid, say, spawn, tail, terminate, wait_until
+from devstack.process import (
+    ServiceError,
+    read_pid,
+    say,
+    spawn,
+    tail,
+    terminate_all,
+    wait_until,
+)
 
 MAIN_CLASS = "kafka.Kafka"
 
@@ -216,12 +224,12 @@ class KafkaCluster:
             log_file=self.log_file(1),
         )
 
-    def down(self, grace: float = 60.0) -> None:
-        for node_id, pid in self.running_pids().items():
-            if pid is None:
-                continue
+    def down(self, grace: float = 30.0) -> None:
+        running = {n: pid for n, pid in self.running_pids().items() if pid is not None}
+        for node_id, pid in running.items():
             say(f"stopping {self.name} node {node_id} (pid {pid})")
-            terminate(pid, grace=grace)
+        terminate_all(list(running.values()), grace=grace)
+        for node_id in self.node_ids:
             self.pid_file(node_id).unlink(missing_ok=True)
 
     def wipe(self) -> None:

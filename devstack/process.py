@@ -93,27 +93,35 @@ def _alive(pid: int) -> bool:
 
 
 def terminate(pid: int, *, grace: float, sig: int = signal.SIGTERM) -> None:
-    """Ask the whole process group to stop; kill it if it is still there after `grace` seconds."""
-    try:
-        pgid = os.getpgid(pid)
-    except ProcessLookupError:
-        return
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return
+    terminate_all([pid], grace=grace, sig=sig)
+
+
+def terminate_all(pids: list[int], *, grace: float, sig: int = signal.SIGTERM) -> None:
+    """Signal every process group at once, then kill what is still there after `grace` s.
+
+    At once matters for a KRaft cluster: stopped one by one, the last controller loses its
+    quorum and waits forever for a controlled shutdown that cannot complete.
+    """
+    groups: dict[int, int] = {}
+    for pid in pids:
+        try:
+            groups[pid] = os.getpgid(pid)
+            os.killpg(groups[pid], sig)
+        except ProcessLookupError:
+            groups.pop(pid, None)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return
+    while time.monotonic() < deadline and any(_alive(pid) for pid in groups):
         time.sleep(0.1)
-    say(f"process {pid} did not stop within {grace:.0f}s; killing it")
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    while _alive(pid):
-        time.sleep(0.05)
+    for pid, pgid in groups.items():
+        if not _alive(pid):
+            continue
+        say(f"process {pid} did not stop within {grace:.0f}s; killing it")
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        while _alive(pid):
+            time.sleep(0.05)
 
 
 def wait_until(check, *, timeout: float, what: str, log_file: Path, pid: int | None = None):

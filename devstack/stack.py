@@ -23,6 +23,9 @@ class LocalStack:
     cache_dir: Path
     kafka_version: str
     kafka_heap: str = "512m"
+    kafka_port: int = LOCAL_KAFKA_PORT
+    cluster_base_port: int = LOCAL_CLUSTER_BASE_PORT
+    postgres_port: int = LOCAL_POSTGRES_PORT
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalStack:
@@ -51,17 +54,17 @@ class LocalStack:
     @property
     def kafka(self) -> KafkaCluster:
         """The single-broker cluster everyday work and most tests use."""
-        return self._kafka("kafka", 1, LOCAL_KAFKA_PORT)
+        return self._kafka("kafka", 1, self.kafka_port)
 
     @property
     def cluster(self) -> KafkaCluster:
         """Three brokers, replication factor 3, min.insync.replicas=2."""
-        return self._kafka("kafka-cluster", 3, LOCAL_CLUSTER_BASE_PORT)
+        return self._kafka("kafka-cluster", 3, self.cluster_base_port)
 
     @property
     def postgres(self) -> LocalPostgres:
         return LocalPostgres(home=self.stack_dir / "postgres", logs=self.logs,
-                             port=LOCAL_POSTGRES_PORT)
+                             port=self.postgres_port)
 
     def up(self, *, kafka: bool = True, cluster: bool = False, postgres: bool = True
            ) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, KafkaException
@@ -43,11 +44,18 @@ def ensure_topics(
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
-    metadata = admin.list_topics(timeout=timeout)
+    # A created topic reaches every broker's metadata a moment after CreateTopics returns.
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = admin.list_topics(timeout=timeout)
+        missing = [n for n in wanted if n not in metadata.topics]
+        if not missing:
+            break
+        if time.monotonic() > deadline:
+            raise TopicMismatch(f"topics not visible {timeout:.0f}s after creation: {missing}")
+        time.sleep(0.1)
     for name, new in wanted.items():
-        existing = metadata.topics.get(name)
-        if existing is None:
-            raise TopicMismatch(f"topic {name} was not created")
+        existing = metadata.topics[name]
         if len(existing.partitions) != new.num_partitions:
             raise TopicMismatch(
                 f"topic {name} has {len(existing.partitions)} partitions but is declared with "

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes sure the machine has what the local stack runs on: Python 3.11 with venv, Java 17+
+# (the Kafka broker), Maven (fetches the Kafka jars once) and PostgreSQL's server binaries.
+# Installs what is missing with apt-get when it can (root on Debian/Ubuntu); otherwise says
+# exactly what to install. Already-present tools are left alone.
+set -euo pipefail
+
+missing=()
+command -v python3.11 >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+command -v java >/dev/null 2>&1 || [ -x "${JAVA_HOME:-/nonexistent}/bin/java" ] || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+if [ -z "${DATABASE_URL:-}" ] && ! command -v initdb >/dev/null 2>&1 \
+   && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${SANKALP_PG_BIN:-}" ]; then
+  missing+=(postgresql)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "[setup] missing system packages: ${missing[*]}"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[setup] installing them with apt-get ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "[setup] install them with your package manager (e.g. sudo apt-get install ${missing[*]}) and run again" >&2
+  exit 1
+fi

@@ -1,0 +1,53 @@
+"""The settings object: one name, one default and one parser per setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streams.settings import Settings, SettingsError
+
+
+def test_defaults_point_at_the_local_stack():
+    settings = Settings.from_env({})
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
+    assert settings.database_url == "postgresql://sankalp@127.0.0.1:55432/sankalp"
+    assert settings.table_store == "rocksdb://"
+    assert settings.topic("complaints") == "complaints"
+
+
+def test_environment_overrides_and_types():
+    settings = Settings.from_env({
+        "KAFKA_BOOTSTRAP_SERVERS": "b1:9092,b2:9092",
+        "SANKALP_TOPIC_PARTITIONS": "12",
+        "SANKALP_TOPIC_PREFIX": "staging.",
+        "SANKALP_WORKER_DATA_DIR": "/var/lib/sankalp",
+        "DATABASE_URL": "postgresql://u:p@db:5432/grievance",
+        "SANKALP_APP_ID": "",  # empty means unset
+    })
+    assert settings.kafka_bootstrap_servers == "b1:9092,b2:9092"
+    assert settings.topic_partitions == 12
+    assert settings.worker_data_dir == Path("/var/lib/sankalp")
+    assert settings.topic("complaints") == "staging.complaints"
+    assert settings.app_id == "sankalp"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SANKALP_TOPIC_PARTITIONS": "six"}, "SANKALP_TOPIC_PARTITIONS must be an integer"),
+        ({"SANKALP_TOPIC_PARTITIONS": "0"}, "SANKALP_TOPIC_PARTITIONS must be at least 1"),
+        ({"SANKALP_TABLE_STORE": "rocksdb"}, "SANKALP_TABLE_STORE"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ],
+)
+def test_bad_values_are_named_in_the_error(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_every_field_has_an_environment_name():
+    from dataclasses import fields
+
+    assert {f.name for f in fields(Settings)} == set(Settings.ENV_NAMES)
