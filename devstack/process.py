@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,6 +72,13 @@ def spawn(
 
 
 def _alive(pid: int) -> bool:
+    """True while the process runs; reaps it if it is our own exited child."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -78,18 +86,15 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        # Reap it if it is our own child, so it does not linger as a zombie.
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    except ChildProcessError:
-        pass
-    state = ""
-    try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except OSError:
         return False
-    return state != "Z"
+    if state == "Z":
+        # It exited between the waitpid above and now; reap it so no zombie is left.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        return False
+    return True
 
 
 def terminate(pid: int, *, grace: float, sig: int = signal.SIGTERM) -> None:
