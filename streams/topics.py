@@ -7,8 +7,17 @@ shape is never restated elsewhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+from schemas.contacts import CitizenContact
+from schemas.deadletter import DeadLetter
+from schemas.directory import OfficerPost
+from schemas.events import COMMANDS, PUBLIC_EVENTS, ComplaintSubmitted
+from schemas.records import Record
+from schemas.state import ComplaintStateSnapshot
 from streams.settings import Settings
+
+Audience = Literal["public", "internal", "private"]
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -22,6 +31,9 @@ class TopicSpec:
     retention_ms: int | None = 30 * DAY_MS
     partitions: int | None = None  # None: the settings' topic_partitions (co-partitioning)
     extra_config: dict[str, str] = field(default_factory=dict)
+    payloads: tuple[type[Record], ...] = ()
+    # public: any subscriber; internal: the pipeline's own; private: personal data inside
+    audience: Audience = "internal"
 
     def kafka_config(self) -> dict[str, str]:
         config = {"cleanup.policy": "compact" if self.compacted else "delete"}
@@ -47,4 +59,73 @@ SMOKE_ASSIGNMENTS = TopicSpec(
     retention_ms=1 * DAY_MS,
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (SMOKE_COMPLAINTS, SMOKE_ASSIGNMENTS)
+COMPLAINTS_SUBMITTED = TopicSpec(
+    name="complaints.submitted.v1",
+    key="complaint_id",
+    carries="complaints as the channels (1100 call centre, portal, app, WhatsApp, CM office, "
+            "Jan Manch desks) hand them over; holds the citizen's phone and name",
+    retention_ms=7 * DAY_MS,
+    payloads=(ComplaintSubmitted,),
+    audience="private",
+)
+COMPLAINT_COMMANDS = TopicSpec(
+    name="complaints.commands.v1",
+    key="complaint_id",
+    carries="everything that may change a complaint, in order: registrations accepted by "
+            "intake, officer actions, citizen feedback, verification results, the clock's ticks",
+    retention_ms=30 * DAY_MS,
+    payloads=COMMANDS,
+)
+COMPLAINT_EVENTS = TopicSpec(
+    name="complaints.events.v1",
+    key="complaint_id",
+    carries="what happened to complaints: assigned, escalated, SLA warnings, overdue at state, "
+            "officer actions, call-back and verification tasks, closed, reopened, duplicates, "
+            "rejected commands. No personal data; downstream systems subscribe here",
+    retention_ms=90 * DAY_MS,
+    payloads=PUBLIC_EVENTS,
+    audience="public",
+)
+COMPLAINT_STATE = TopicSpec(
+    name="complaints.state.v1",
+    key="complaint_id",
+    carries="the current state of every complaint (latest wins); no personal data",
+    compacted=True,
+    payloads=(ComplaintStateSnapshot,),
+    audience="public",
+)
+DEAD_LETTERS = TopicSpec(
+    name="complaints.deadletter.v1",
+    key="complaint_id (when readable)",
+    carries="inputs that could not be accepted, with the reason and the original bytes",
+    retention_ms=30 * DAY_MS,
+    payloads=(DeadLetter,),
+    audience="private",
+)
+OFFICER_DIRECTORY = TopicSpec(
+    name="reference.officers.v1",
+    key="post_id",
+    carries="who holds each post (department x level x place); a new record is a transfer",
+    compacted=True,
+    partitions=1,
+    payloads=(OfficerPost,),
+)
+CITIZEN_CONTACTS = TopicSpec(
+    name="citizens.contacts.v1",
+    key="complaint_id",
+    carries="how to call the citizen back about a complaint (phone, name); private",
+    compacted=True,
+    payloads=(CitizenContact,),
+    audience="private",
+)
+
+LIFECYCLE_TOPICS: tuple[TopicSpec, ...] = (
+    COMPLAINTS_SUBMITTED,
+    COMPLAINT_COMMANDS,
+    COMPLAINT_EVENTS,
+    COMPLAINT_STATE,
+    DEAD_LETTERS,
+    OFFICER_DIRECTORY,
+    CITIZEN_CONTACTS,
+)
+ALL_TOPICS: tuple[TopicSpec, ...] = (*LIFECYCLE_TOPICS, SMOKE_COMPLAINTS, SMOKE_ASSIGNMENTS)

@@ -1,0 +1,69 @@
+"""Working days and calling hours in Asia/Kolkata.
+
+Time limits count working days: weekly offs and gazetted holidays do not count. A limit
+of N working days from a moment ends at the same local time of day on the N-th working
+day after it; a complaint registered on a day off starts counting from the next working
+day's first minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+IST = ZoneInfo("Asia/Kolkata")
+SUNDAY = 6
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    weekly_offs: frozenset[int] = frozenset({SUNDAY})  # Monday=0 ... Sunday=6
+    holidays: frozenset[date] = field(default_factory=frozenset)
+    tz: ZoneInfo = IST
+    calling_start: time = time(7, 0)
+    calling_end: time = time(22, 0)
+
+    @classmethod
+    def with_holidays(cls, holidays: Iterable[date], weekly_offs: Iterable[int] = (SUNDAY,)
+                      ) -> WorkingCalendar:
+        return cls(weekly_offs=frozenset(weekly_offs), holidays=frozenset(holidays))
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() not in self.weekly_offs and day not in self.holidays
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The moment `days` working days after `start` (aware datetime in, UTC out)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        if len(self.weekly_offs) >= 7:
+            raise ValueError("a calendar with no working weekday cannot count working days")
+        local = start.astimezone(self.tz)
+        if not self.is_working_day(local.date()):
+            day = local.date()
+            while not self.is_working_day(day):
+                day += timedelta(days=1)
+            local = datetime.combine(day, time(0, 0), self.tz)
+        day = local.date()
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        due = datetime.combine(day, local.timetz().replace(tzinfo=None), self.tz)
+        return due.astimezone(UTC)
+
+    def next_calling_time(self, moment: datetime) -> datetime:
+        """`moment` if it falls within calling hours, else the next opening (UTC out)."""
+        local = moment.astimezone(self.tz)
+        if local.time() < self.calling_start:
+            local = datetime.combine(local.date(), self.calling_start, self.tz)
+        elif local.time() >= self.calling_end:
+            local = datetime.combine(local.date() + timedelta(days=1), self.calling_start,
+                                     self.tz)
+        return local.astimezone(UTC)
+
+    def within_calling_hours(self, moment: datetime) -> bool:
+        local = moment.astimezone(self.tz).time()
+        return self.calling_start <= local < self.calling_end

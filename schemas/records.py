@@ -1,0 +1,205 @@
+"""The machinery behind the event records: JSON encoding, validation and JSON Schema.
+
+A record is a frozen dataclass whose fields are plain types (str, int, float, bool,
+datetime, Literal, tuples of those, or None-able versions). From that one declaration come
+`to_dict`, `from_dict` (which rejects bad input with a reason that names the field) and the
+JSON Schema published under `schemas/json/` — so the contract cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
+
+
+class InvalidEvent(ValueError):
+    """The payload is not a valid event; the message is the reason sent to the dead letters."""
+
+
+def utc_iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_utc(raw: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        raise InvalidEvent(f"{field}: not an ISO-8601 timestamp: {raw!r}") from None
+    if moment.tzinfo is None:
+        raise InvalidEvent(f"{field}: timestamp needs a time zone (use UTC, e.g. ...Z)")
+    return moment.astimezone(UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """Base of every event record. Subclasses set EVENT_TYPE, SCHEMA_VERSION and TITLE."""
+
+    EVENT_TYPE: ClassVar[str] = ""
+    SCHEMA_VERSION: ClassVar[int] = 1
+    DESCRIPTION: ClassVar[str] = ""
+    # field name -> description, published in the JSON Schema
+    FIELD_DOCS: ClassVar[dict[str, str]] = {}
+    # fields holding personal data; never in logs, metrics or public topics
+    PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    # --- encoding ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "event_type": self.EVENT_TYPE,
+            "schema_version": self.SCHEMA_VERSION,
+        }
+        for f in dataclasses.fields(self):
+            out[f.name] = _encode(getattr(self, f.name))
+        return out
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Record:
+        if not isinstance(data, dict):
+            raise InvalidEvent(f"{cls.EVENT_TYPE}: payload must be a JSON object")
+        if data.get("event_type") != cls.EVENT_TYPE:
+            raise InvalidEvent(f"event_type must be {cls.EVENT_TYPE!r}")
+        if data.get("schema_version") != cls.SCHEMA_VERSION:
+            raise InvalidEvent(
+                f"{cls.EVENT_TYPE}: schema_version {data.get('schema_version')!r} is not "
+                f"supported (this reader knows version {cls.SCHEMA_VERSION})"
+            )
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        known = {"event_type", "schema_version"}
+        for f in dataclasses.fields(cls):
+            known.add(f.name)
+            if f.name not in data:
+                if f.default is not dataclasses.MISSING:
+                    continue
+                if f.default_factory is not dataclasses.MISSING:
+                    continue
+                raise InvalidEvent(f"{cls.EVENT_TYPE}: missing field {f.name!r}")
+            values[f.name] = _decode(data[f.name], hints[f.name], f.name)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidEvent(f"{cls.EVENT_TYPE}: unknown field(s) {', '.join(unknown)}")
+        try:
+            return cls(**values)
+        except InvalidEvent:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise InvalidEvent(f"{cls.EVENT_TYPE}: {exc}") from None
+
+    # --- contract --------------------------------------------------------------------
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        hints = get_type_hints(cls)
+        properties: dict[str, Any] = {
+            "event_type": {"const": cls.EVENT_TYPE},
+            "schema_version": {"const": cls.SCHEMA_VERSION},
+        }
+        required = ["event_type", "schema_version"]
+        for f in dataclasses.fields(cls):
+            prop = _schema_for(hints[f.name])
+            doc = cls.FIELD_DOCS.get(f.name)
+            if doc:
+                prop = {**prop, "description": doc}
+            if f.name in cls.PERSONAL_FIELDS:
+                prop = {**prop, "x-personal-data": True}
+            properties[f.name] = prop
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                required.append(f.name)
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://sankalp.example/schemas/{cls.EVENT_TYPE}.v{cls.SCHEMA_VERSION}.json",
+            "title": f"{cls.EVENT_TYPE} v{cls.SCHEMA_VERSION}",
+            "description": cls.DESCRIPTION,
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": False,
+        }
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _is_optional(hint: Any) -> tuple[bool, Any]:
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(get_args(hint)) == 2:
+            return True, args[0]
+    return False, hint
+
+
+def _decode(value: Any, hint: Any, name: str) -> Any:
+    optional, inner = _is_optional(hint)
+    if value is None:
+        if optional:
+            return None
+        raise InvalidEvent(f"{name}: must not be null")
+    origin = get_origin(inner)
+    if origin is Literal:
+        allowed = get_args(inner)
+        if value not in allowed:
+            raise InvalidEvent(f"{name}: {value!r} is not one of {', '.join(map(str, allowed))}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise InvalidEvent(f"{name}: must be a list")
+        item = get_args(inner)[0]
+        return tuple(_decode(v, item, f"{name}[]") for v in value)
+    if inner is datetime:
+        if not isinstance(value, str):
+            raise InvalidEvent(f"{name}: must be an ISO-8601 string")
+        return parse_utc(value, name)
+    if inner is bool:
+        if not isinstance(value, bool):
+            raise InvalidEvent(f"{name}: must be true or false")
+        return value
+    if inner is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidEvent(f"{name}: must be an integer")
+        return value
+    if inner is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidEvent(f"{name}: must be a number")
+        return float(value)
+    if inner is str:
+        if not isinstance(value, str):
+            raise InvalidEvent(f"{name}: must be a string")
+        return value
+    raise TypeError(f"unsupported field type {inner!r} for {name}")
+
+
+def _schema_for(hint: Any) -> dict[str, Any]:
+    optional, inner = _is_optional(hint)
+    origin = get_origin(inner)
+    if origin is Literal:
+        base: dict[str, Any] = {"enum": list(get_args(inner))}
+    elif origin is tuple:
+        base = {"type": "array", "items": _schema_for(get_args(inner)[0])}
+    elif inner is datetime:
+        base = {"type": "string", "format": "date-time"}
+    elif inner is bool:
+        base = {"type": "boolean"}
+    elif inner is int:
+        base = {"type": "integer"}
+    elif inner is float:
+        base = {"type": "number"}
+    elif inner is str:
+        base = {"type": "string"}
+    else:
+        raise TypeError(f"unsupported field type {inner!r}")
+    if optional:
+        return {"anyOf": [base, {"type": "null"}]}
+    return base
