@@ -153,6 +153,11 @@ def decide(state: ComplaintState | None, command: Event, ctx: Context) -> Decisi
         return Decision(state)
     if isinstance(command, ClockTick):
         return _tick(state, command.occurred_at, ctx)
+    # Whatever fell due before this command happens first (a deadline that lapsed before
+    # the officer acted has already moved the complaint), however late the timer runs.
+    caught_up = _tick(state, command.occurred_at, ctx)
+    state = caught_up.state
+    assert state is not None
     if isinstance(command, ComplaintRegistered):
         decision = Decision(state, (_reject(command, "complaint is already registered"),))
     elif isinstance(command, OfficerActed):
@@ -163,7 +168,8 @@ def decide(state: ComplaintState | None, command: Event, ctx: Context) -> Decisi
         decision = _verification(state, command, ctx)
     else:
         decision = Decision(state, (_reject(command, "not a command for complaints"),))
-    return _applied(decision, command)
+    decision = _applied(decision, command)
+    return Decision(decision.state, (*caught_up.events, *decision.events))
 
 
 def next_wakeup(state: ComplaintState | None, policy: LifecyclePolicy) -> datetime | None:

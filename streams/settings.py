@@ -51,6 +51,26 @@ class Settings:
     cache_dir: Path = Path(".cache")
     kafka_version: str = "4.1.1"
     kafka_heap: str = "512m"
+    # Time: "wall" in production; "event" advances with the events' own timestamps, so a
+    # month of SLA behaviour replays in seconds (tests, backtests, the simulator).
+    clock: str = "wall"
+    tick_interval_seconds: float = 0.2
+    # Working-day calendar (Asia/Kolkata): weekly offs (Monday=0 .. Sunday=6), holidays
+    weekly_offs: str = "6"
+    holidays: str = ""
+    # Intake
+    citizen_ref_key: str = "change-me-in-production"
+    duplicate_window_days: int = 7
+    caller_daily_limit: int = 5
+    # Lifecycle policy (defaults from DOMAIN.md)
+    sla_warning_fractions: str = "0.5,0.75"
+    transfer_cap: int = 2
+    max_reopens: int = 2
+    callback_max_attempts: int = 3
+    callback_retry_minutes: int = 120
+    unreachable_rule: str = "await_citizen"
+    state_reminder_hours: int = 24
+    verification_sample_rate: float = 0.1
 
     # name in the environment for each field
     ENV_NAMES: ClassVar[dict[str, str]] = {
@@ -67,6 +87,21 @@ class Settings:
         "cache_dir": "SANKALP_CACHE_DIR",
         "kafka_version": "SANKALP_KAFKA_VERSION",
         "kafka_heap": "SANKALP_KAFKA_HEAP",
+        "clock": "SANKALP_CLOCK",
+        "tick_interval_seconds": "SANKALP_TICK_INTERVAL_SECONDS",
+        "weekly_offs": "SANKALP_WEEKLY_OFFS",
+        "holidays": "SANKALP_HOLIDAYS",
+        "citizen_ref_key": "SANKALP_CITIZEN_REF_KEY",
+        "duplicate_window_days": "SANKALP_DUPLICATE_WINDOW_DAYS",
+        "caller_daily_limit": "SANKALP_CALLER_DAILY_LIMIT",
+        "sla_warning_fractions": "SANKALP_SLA_WARNING_FRACTIONS",
+        "transfer_cap": "SANKALP_TRANSFER_CAP",
+        "max_reopens": "SANKALP_MAX_REOPENS",
+        "callback_max_attempts": "SANKALP_CALLBACK_MAX_ATTEMPTS",
+        "callback_retry_minutes": "SANKALP_CALLBACK_RETRY_MINUTES",
+        "unreachable_rule": "SANKALP_UNREACHABLE_RULE",
+        "state_reminder_hours": "SANKALP_STATE_REMINDER_HOURS",
+        "verification_sample_rate": "SANKALP_VERIFICATION_SAMPLE_RATE",
     }
 
     @classmethod
@@ -94,6 +129,53 @@ class Settings:
             )
         if not self.database_url.startswith(("postgresql://", "postgres://")):
             raise SettingsError("DATABASE_URL must be a postgresql:// URL")
+        if self.clock not in ("wall", "event"):
+            raise SettingsError("SANKALP_CLOCK must be 'wall' or 'event'")
+        if self.tick_interval_seconds <= 0:
+            raise SettingsError("SANKALP_TICK_INTERVAL_SECONDS must be positive")
+        try:
+            self.policy()
+            self.calendar()
+        except ValueError as exc:
+            raise SettingsError(f"lifecycle settings: {exc}") from None
+
+    def calendar(self):
+        from datetime import date
+
+        from core.calendar import WorkingCalendar
+
+        offs = [int(d) for d in self.weekly_offs.split(",") if d.strip()]
+        if any(not 0 <= d <= 6 for d in offs):
+            raise ValueError("SANKALP_WEEKLY_OFFS: days are 0 (Monday) to 6 (Sunday)")
+        try:
+            holidays = [date.fromisoformat(d.strip()) for d in self.holidays.split(",")
+                        if d.strip()]
+        except ValueError:
+            raise ValueError("SANKALP_HOLIDAYS: a comma-separated list of YYYY-MM-DD") from None
+        return WorkingCalendar.with_holidays(holidays, weekly_offs=offs)
+
+    def policy(self):
+        from datetime import timedelta
+
+        from core.policy import LifecyclePolicy
+
+        if self.unreachable_rule not in ("await_citizen", "return_to_officer"):
+            raise ValueError("SANKALP_UNREACHABLE_RULE: await_citizen or return_to_officer")
+        try:
+            fractions = tuple(float(f) for f in self.sla_warning_fractions.split(",")
+                              if f.strip())
+        except ValueError:
+            raise ValueError("SANKALP_SLA_WARNING_FRACTIONS: numbers such as 0.5,0.75") from None
+        return LifecyclePolicy(
+            warning_fractions=fractions,
+            transfer_cap=self.transfer_cap,
+            max_reopens=self.max_reopens,
+            callback_max_attempts=self.callback_max_attempts,
+            callback_retry_after=timedelta(minutes=self.callback_retry_minutes),
+            unreachable_rule=self.unreachable_rule,  # type: ignore[arg-type]
+            state_reminder_every=timedelta(hours=self.state_reminder_hours),
+            verification_sample_rate=self.verification_sample_rate,
+        )
 
     def topic(self, name: str) -> str:
         """The physical Kafka topic name for a logical one (prefix lets tests isolate)."""
@@ -112,6 +194,11 @@ def _parse(name: str, raw: str, type_name: object) -> object:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if kind == "Path":
         return Path(raw)
     return raw

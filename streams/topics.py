@@ -68,6 +68,15 @@ COMPLAINTS_SUBMITTED = TopicSpec(
     payloads=(ComplaintSubmitted,),
     audience="private",
 )
+INTAKE_BY_CITIZEN = TopicSpec(
+    name="complaints.intake-by-citizen.v1",
+    key="citizen_ref",
+    carries="valid submissions re-keyed by the caller's pseudonym, so duplicate detection and "
+            "the per-caller limit see one caller's submissions in order; private",
+    retention_ms=7 * DAY_MS,
+    payloads=(ComplaintSubmitted,),
+    audience="private",
+)
 COMPLAINT_COMMANDS = TopicSpec(
     name="complaints.commands.v1",
     key="complaint_id",
@@ -121,6 +130,7 @@ CITIZEN_CONTACTS = TopicSpec(
 
 LIFECYCLE_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINTS_SUBMITTED,
+    INTAKE_BY_CITIZEN,
     COMPLAINT_COMMANDS,
     COMPLAINT_EVENTS,
     COMPLAINT_STATE,

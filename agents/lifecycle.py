@@ -1,0 +1,95 @@
+"""The lifecycle agent: load the complaint, let the core decide, store, send.
+
+Input: complaints.commands.v1 (keyed by complaint_id). Output: complaints.events.v1 and
+complaints.state.v1. The complaint and its next wake-up live in changelog-backed tables
+on the same partition as its commands, so they survive restarts and rebalances.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agents.runtime import (
+    acknowledged,
+    clock,
+    commands_topic,
+    complaints_table,
+    context,
+    dead_letter,
+    deadlines_table,
+    events_topic,
+    state_topic,
+    time_index,
+)
+from core.lifecycle import ComplaintState, decide, next_wakeup
+from schemas.events import COMMANDS, ClockTick, decode
+from schemas.records import InvalidEvent
+from schemas.state import ComplaintStateSnapshot
+from streams.app import app
+
+
+def snapshot(state: ComplaintState) -> ComplaintStateSnapshot:
+    return ComplaintStateSnapshot(
+        event_id=f"{state.complaint_id}/v{state.version}",
+        complaint_id=state.complaint_id,
+        occurred_at=state.updated_at or state.registered_at,
+        status=state.status,
+        channel=state.channel,  # type: ignore[arg-type]
+        category=state.category,
+        department=state.department,
+        district=state.district,
+        tehsil=state.tehsil,
+        block=state.block,
+        level=state.level,
+        officer_id=state.officer_id,
+        registered_at=state.registered_at,
+        assigned_at=state.assigned_at,
+        due_at=state.due_at,
+        escalations=state.escalations,
+        transfers=state.transfers,
+        reopenings=state.reopenings,
+        overdue_at_state=state.overdue_at_state,
+        closed_at=state.closed_at,
+        close_reason=state.close_reason,
+        version=state.version,
+    )
+
+
+def load(complaint_id: str) -> ComplaintState | None:
+    stored = complaints_table.get(complaint_id)
+    return ComplaintState.from_dict(stored) if stored else None
+
+
+@app.agent(commands_topic)
+async def lifecycle(stream):
+    async for event in stream.events():
+        message = event.message
+        try:
+            command = decode(event.value, allowed=COMMANDS)
+        except InvalidEvent as exc:
+            await dead_letter(message, str(exc))
+            continue
+        key = message.key.decode(errors="replace") if message.key else None
+        if key != command.complaint_id:
+            await dead_letter(message, "the message key must be the complaint_id")
+            continue
+        if not isinstance(command, ClockTick):
+            clock.observe(command.occurred_at)
+        before = load(command.complaint_id)
+        decision = decide(before, command, context)
+        after = decision.state
+        pending = []
+        if after is not None and after != before:
+            complaints_table[command.complaint_id] = after.to_dict()
+            pending.append(await state_topic.send(key=message.key,
+                                                  value=snapshot(after).to_json()))
+        wake: datetime | None = next_wakeup(after, context.policy)
+        stored_wake = deadlines_table.get(command.complaint_id)
+        if wake is not None and stored_wake != wake.isoformat():
+            deadlines_table[command.complaint_id] = wake.isoformat()
+        elif wake is None and stored_wake is not None:
+            del deadlines_table[command.complaint_id]
+        time_index.schedule(command.complaint_id, wake)
+        for out in decision.events:
+            pending.append(await events_topic.send(key=message.key, value=out.to_json()))
+        await acknowledged(pending)

@@ -1,0 +1,96 @@
+"""What the agents of one worker share: topics, tables, the clock, the time index, the
+officer directory, and the dead-letter path. Built once from the settings at import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from core.intake import IntakeRules
+from core.lifecycle import Context, derived_id
+from core.time_index import TimeIndex
+from schemas.deadletter import DeadLetter
+from streams.app import app, raw_topic, settings
+from streams.clock import clock_for
+from streams.directory import LiveDirectory
+from streams.topics import (
+    CITIZEN_CONTACTS,
+    COMPLAINT_COMMANDS,
+    COMPLAINT_EVENTS,
+    COMPLAINT_STATE,
+    COMPLAINTS_SUBMITTED,
+    DEAD_LETTERS,
+    INTAKE_BY_CITIZEN,
+)
+
+log = logging.getLogger("sankalp")
+
+submitted_topic = raw_topic(COMPLAINTS_SUBMITTED)
+by_citizen_topic = raw_topic(INTAKE_BY_CITIZEN)
+commands_topic = raw_topic(COMPLAINT_COMMANDS)
+events_topic = raw_topic(COMPLAINT_EVENTS)
+state_topic = raw_topic(COMPLAINT_STATE)
+dead_letter_topic = raw_topic(DEAD_LETTERS)
+contacts_topic = raw_topic(CITIZEN_CONTACTS)
+
+# Changelog-backed tables, co-partitioned with their input topics.
+complaints_table = app.Table("complaints", default=None, partitions=settings.topic_partitions)
+deadlines_table = app.Table("deadlines", default=None, partitions=settings.topic_partitions)
+callers_table = app.Table("callers", default=None, partitions=settings.topic_partitions)
+
+clock = clock_for(settings.clock)
+time_index = TimeIndex()
+directory = LiveDirectory()
+context = Context(directory=directory, calendar=settings.calendar(), policy=settings.policy())
+intake_rules = IntakeRules(
+    duplicate_window=timedelta(days=settings.duplicate_window_days),
+    daily_limit=settings.caller_daily_limit,
+)
+
+
+class IndexState:
+    """Set after every rebalance: the timer rebuilds the time index from the table."""
+
+    needs_rebuild = True
+
+
+@app.on_rebalance_complete.connect
+async def _rebuild_after_rebalance(sender, **kwargs) -> None:
+    IndexState.needs_rebuild = True
+
+
+@app.on_partitions_revoked.connect
+async def _forget_revoked(sender, revoked, **kwargs) -> None:
+    IndexState.needs_rebuild = True
+
+
+@app.task
+async def _start_directory() -> None:
+    directory.follow(settings)
+
+
+async def acknowledged(pending: list) -> None:
+    """Wait until every send is acknowledged (acks=all), so the input's offset only moves
+    once its effects are durable."""
+    if pending:
+        await asyncio.gather(*pending)
+
+
+async def dead_letter(message, reason: str) -> None:
+    """Park an input we cannot accept, with the reason; never log its content (it may hold
+    personal data)."""
+    letter = DeadLetter.of(
+        event_id=derived_id("dead-letter", message.topic, message.partition, message.offset),
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        raw=message.value or b"",
+        reason=reason,
+        received_at=datetime.now(UTC),
+    )
+    log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition,
+                message.offset, reason)
+    fut = await dead_letter_topic.send(key=message.key, value=letter.to_json())
+    await fut
