@@ -22,7 +22,7 @@ from agents.runtime import (
     time_index,
 )
 from core.lifecycle import ComplaintState, decide, next_wakeup
-from schemas.events import COMMANDS, ClockTick, decode
+from schemas.events import COMMANDS, decode
 from schemas.records import InvalidEvent
 from schemas.state import ComplaintStateSnapshot
 from streams.app import app
@@ -73,8 +73,7 @@ async def lifecycle(stream):
         if key != command.complaint_id:
             await dead_letter(message, "the message key must be the complaint_id")
             continue
-        if not isinstance(command, ClockTick):
-            clock.observe(command.occurred_at)
+        clock.observe(command.occurred_at)
         before = load(command.complaint_id)
         decision = decide(before, command, context)
         after = decision.state

@@ -6,6 +6,10 @@
     sankalp topics create                          create every declared topic
     sankalp topics list                            the topic catalogue
     sankalp worker                                 run a Faust worker with all agents
+    sankalp submit --category C --district D --block B --phone P --name N --text T
+                                                   register one complaint from the shell
+    sankalp directory publish                      publish the officer directory topic
+    sankalp contract write                         regenerate schemas/json + asyncapi.json
     sankalp smoke                                  route one sample complaint end to end
     sankalp demo                                   stack up, then the smoke pipeline
 """
@@ -93,6 +97,57 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
+    import uuid
+    from datetime import UTC, datetime
+
+    from schemas.events import ComplaintSubmitted
+    from schemas.records import InvalidEvent
+    from streams.producer import EventPublisher
+    from streams.topics import COMPLAINTS_SUBMITTED
+
+    complaint_id = args.complaint_id or f"HP-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    try:
+        submitted = ComplaintSubmitted(
+            event_id=str(uuid.uuid4()), complaint_id=complaint_id.upper(),
+            occurred_at=datetime.now(UTC), channel=args.channel, category=args.category,
+            district=args.district, block=args.block, text=args.text,
+            citizen_phone=args.phone, citizen_name=args.name)
+    except InvalidEvent as exc:
+        print(f"sankalp: not submitted: {exc}", file=sys.stderr)
+        return 2
+    publisher = EventPublisher(settings)
+    publisher.send(COMPLAINTS_SUBMITTED.name, submitted.complaint_id, submitted)
+    publisher.flush()
+    print(f"submitted {submitted.complaint_id} ({submitted.category}, {submitted.block}, "
+          f"{submitted.district}) to {settings.topic(COMPLAINTS_SUBMITTED.name)}")
+    return 0
+
+
+def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
+    from core.reference import build_officer_directory
+    from streams.directory import post_of
+    from streams.producer import EventPublisher
+    from streams.topics import OFFICER_DIRECTORY
+
+    publisher = EventPublisher(settings)
+    officers = build_officer_directory()
+    for officer in officers:
+        post = post_of(officer)
+        publisher.send(OFFICER_DIRECTORY.name, post.post_id, post)
+    publisher.flush()
+    print(f"published {len(officers)} officer posts to {settings.topic(OFFICER_DIRECTORY.name)}")
+    return 0
+
+
+def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
+    from schemas.contract import write
+
+    for path in write():
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sankalp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,6 +167,27 @@ def build_parser() -> argparse.ArgumentParser:
     topics.set_defaults(func=cmd_topics)
 
     sub.add_parser("worker", help="run a Faust worker").set_defaults(func=cmd_worker)
+
+    submit = sub.add_parser("submit", help="register one complaint")
+    submit.add_argument("--complaint-id", help="registration number (default: generated)")
+    submit.add_argument("--channel", default="phone_1100",
+                        choices=["phone_1100", "portal", "app", "whatsapp", "cm_office",
+                                 "jan_manch"])
+    submit.add_argument("--category", required=True, help="e.g. drinking_water_supply")
+    submit.add_argument("--district", required=True)
+    submit.add_argument("--block", required=True)
+    submit.add_argument("--phone", required=True, help="citizen's 10-digit mobile number")
+    submit.add_argument("--name", required=True, help="citizen's name")
+    submit.add_argument("--text", required=True, help="the complaint, in any language")
+    submit.set_defaults(func=cmd_submit)
+
+    directory = sub.add_parser("directory", help="the officer directory topic")
+    directory.add_argument("action", choices=["publish"])
+    directory.set_defaults(func=cmd_directory)
+
+    contract = sub.add_parser("contract", help="the published JSON Schemas and AsyncAPI")
+    contract.add_argument("action", choices=["write"])
+    contract.set_defaults(func=cmd_contract)
     sub.add_parser("smoke", help="route one sample complaint end to end").set_defaults(
         func=cmd_smoke)
     sub.add_parser("demo", help="the main job on the local stack").set_defaults(func=cmd_demo)

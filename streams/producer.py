@@ -18,7 +18,8 @@ def make_producer(settings: Settings, **overrides: object) -> Producer:
         # (CRC32) would split them.
         "partitioner": "murmur2_random",
         "linger.ms": 5,
-        "compression.type": "lz4",
+        # No compression: aiokafka (inside the Faust workers) decodes lz4/zstd only with
+        # optional native libraries, and a consumer that cannot decode stops dead.
     }
     config.update(overrides)
     return Producer(config)
