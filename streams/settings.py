@@ -147,7 +147,12 @@ class Settings:
 
         from core.calendar import WorkingCalendar
 
-        offs = [int(d) for d in self.weekly_offs.split(",") if d.strip()]
+        # "none" says "no weekly off" (an empty value would mean "unset": the default)
+        spec = "" if self.weekly_offs.strip().lower() == "none" else self.weekly_offs
+        try:
+            offs = [int(d) for d in spec.split(",") if d.strip()]
+        except ValueError:
+            raise ValueError("SANKALP_WEEKLY_OFFS: day numbers such as 6, or none") from None
         if any(not 0 <= d <= 6 for d in offs):
             raise ValueError("SANKALP_WEEKLY_OFFS: days are 0 (Monday) to 6 (Sunday)")
         try:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from harness import Pipeline
 
+from core.reference import find_block
 from schemas.events import (
     ComplaintAssigned,
     ComplaintClosed,
@@ -238,3 +239,26 @@ def test_worker_restarted_mid_way_fires_the_pending_deadline_exactly_once(servic
         worker.stop()
         delete_topics_starting_with(services.kafka_bootstrap_servers, app_id)
 
+
+
+def test_an_officer_transfer_on_the_directory_topic_takes_effect_without_restart(pipeline):
+    from schemas.directory import OfficerPost
+    from streams.topics import OFFICER_DIRECTORY
+
+    t0 = pipeline.fresh_start(T0)
+    before = registered(pipeline, new_id(), t0, district="Kullu", block="Banjar")
+    post = OfficerPost(post_id="JSV/L1/Kullu/Banjar", department="JSV", level=1,
+                       district="Kullu", tehsil=find_block("Kullu", "Banjar").tehsil,
+                       block="Banjar", officer_id="OFF-JSV-L1-KULLU-BANJAR-NEW",
+                       designation="Junior Engineer")
+    pipeline.publisher.send(OFFICER_DIRECTORY.name, post.post_id, post)
+    pipeline.publisher.flush()
+    assert before.officer_id != post.officer_id
+
+    def routed_to_new_officer():
+        # Keep registering until the worker has read the transfer (it follows the topic).
+        cid = new_id()
+        assigned = registered(pipeline, cid, t0, district="Kullu", block="Banjar")
+        return assigned.officer_id == post.officer_id
+
+    pipeline.wait_for("the new officer to receive complaints", routed_to_new_officer, 60)

@@ -51,3 +51,19 @@ def test_every_field_has_an_environment_name():
     from dataclasses import fields
 
     assert {f.name for f in fields(Settings)} == set(Settings.ENV_NAMES)
+
+
+def test_calendar_and_policy_come_from_the_environment():
+    settings = Settings.from_env({"SANKALP_WEEKLY_OFFS": "none",
+                                  "SANKALP_HOLIDAYS": "2026-01-26, 2026-08-15",
+                                  "SANKALP_SLA_WARNING_FRACTIONS": "0.25,0.9",
+                                  "SANKALP_TRANSFER_CAP": "4"})
+    calendar = settings.calendar()
+    assert calendar.weekly_offs == frozenset()
+    assert len(calendar.holidays) == 2
+    policy = settings.policy()
+    assert policy.warning_fractions == (0.25, 0.9) and policy.transfer_cap == 4
+    with pytest.raises(SettingsError, match="SANKALP_HOLIDAYS"):
+        Settings.from_env({"SANKALP_HOLIDAYS": "26/01/2026"})
+    with pytest.raises(SettingsError, match="SANKALP_UNREACHABLE_RULE"):
+        Settings.from_env({"SANKALP_UNREACHABLE_RULE": "close_anyway"})
