@@ -19,6 +19,7 @@ from agents.runtime import (
     dead_letter,
     events_topic,
     intake_rules,
+    observe_latency,
     submitted_topic,
 )
 from core.intake import CallerHistory, citizen_ref, decide_submission
@@ -98,3 +99,4 @@ async def intake_register(stream):
             await dead_letter(event.message, f"caller limit: more than "
                                              f"{intake_rules.daily_limit} complaints today")
         await acknowledged(pending)
+        observe_latency("intake", event.message)

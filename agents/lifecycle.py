@@ -18,41 +18,14 @@ from agents.runtime import (
     dead_letter,
     deadlines_table,
     events_topic,
+    observe_latency,
     state_topic,
     time_index,
 )
-from core.lifecycle import ComplaintState, decide, next_wakeup
+from core.lifecycle import ComplaintState, decide, next_wakeup, snapshot
 from schemas.events import COMMANDS, decode
 from schemas.records import InvalidEvent
-from schemas.state import ComplaintStateSnapshot
 from streams.app import app
-
-
-def snapshot(state: ComplaintState) -> ComplaintStateSnapshot:
-    return ComplaintStateSnapshot(
-        event_id=f"{state.complaint_id}/v{state.version}",
-        complaint_id=state.complaint_id,
-        occurred_at=state.updated_at or state.registered_at,
-        status=state.status,
-        channel=state.channel,  # type: ignore[arg-type]
-        category=state.category,
-        department=state.department,
-        district=state.district,
-        tehsil=state.tehsil,
-        block=state.block,
-        level=state.level,
-        officer_id=state.officer_id,
-        registered_at=state.registered_at,
-        assigned_at=state.assigned_at,
-        due_at=state.due_at,
-        escalations=state.escalations,
-        transfers=state.transfers,
-        reopenings=state.reopenings,
-        overdue_at_state=state.overdue_at_state,
-        closed_at=state.closed_at,
-        close_reason=state.close_reason,
-        version=state.version,
-    )
 
 
 def load(complaint_id: str) -> ComplaintState | None:
@@ -92,3 +65,4 @@ async def lifecycle(stream):
         for out in decision.events:
             pending.append(await events_topic.send(key=message.key, value=out.to_json()))
         await acknowledged(pending)
+        observe_latency("lifecycle", message)

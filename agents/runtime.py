@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
+
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from prometheus_client import start_http_server
 
 from core.intake import IntakeRules
 from core.lifecycle import Context, derived_id
 from core.time_index import TimeIndex
 from schemas.deadletter import DeadLetter
+from sinks.metrics import Metrics
 from streams.app import app, raw_topic, settings
 from streams.clock import clock_for
 from streams.directory import LiveDirectory
@@ -65,9 +70,33 @@ async def _forget_revoked(sender, revoked, **kwargs) -> None:
     IndexState.needs_rebuild = True
 
 
+metrics = Metrics()
+# Faust's own sensor metrics (messages, events, commit latency, ...) beside ours.
+app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "faust"))
+
+
 @app.task
 async def _start_directory() -> None:
     directory.follow(settings)
+
+
+@app.task
+async def _serve_metrics() -> None:
+    if not settings.metrics_port:
+        return
+    try:
+        start_http_server(settings.metrics_port, registry=metrics.registry)
+        log.info("worker metrics on http://0.0.0.0:%d/metrics", settings.metrics_port)
+    except OSError as exc:  # another worker on this host holds the port: keep working
+        log.error("worker metrics endpoint not started on port %d: %s",
+                  settings.metrics_port, exc)
+
+
+def observe_latency(agent: str, message) -> None:
+    """From the message's arrival on Kafka to now (its effects acknowledged)."""
+    if message.timestamp:
+        metrics.processing_latency_seconds.labels(agent).observe(
+            max(0.0, time.time() - message.timestamp))
 
 
 async def acknowledged(pending: list) -> None:

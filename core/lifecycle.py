@@ -50,6 +50,7 @@ from schemas.events import (
     VerificationRequested,
     VerificationResult,
 )
+from schemas.state import ComplaintStateSnapshot
 
 OPEN_WITH_DEADLINE: frozenset[str] = frozenset({"assigned", "special_close_proposed"})
 CLOSED: frozenset[str] = frozenset({"closed", "special_closed"})
@@ -186,6 +187,33 @@ def next_wakeup(state: ComplaintState | None, policy: LifecyclePolicy) -> dateti
     return min([*moments, state.due_at])
 
 
+def snapshot(state: ComplaintState) -> ComplaintStateSnapshot:
+    return ComplaintStateSnapshot(
+        event_id=f"{state.complaint_id}/v{state.version}",
+        complaint_id=state.complaint_id,
+        occurred_at=state.updated_at or state.registered_at,
+        status=state.status,
+        channel=state.channel,  # type: ignore[arg-type]
+        category=state.category,
+        department=state.department,
+        district=state.district,
+        tehsil=state.tehsil,
+        block=state.block,
+        level=state.level,
+        officer_id=state.officer_id,
+        registered_at=state.registered_at,
+        assigned_at=state.assigned_at,
+        due_at=state.due_at,
+        escalations=state.escalations,
+        transfers=state.transfers,
+        reopenings=state.reopenings,
+        overdue_at_state=state.overdue_at_state,
+        closed_at=state.closed_at,
+        close_reason=state.close_reason,
+        version=state.version,
+    )
+
+
 # --- helpers -----------------------------------------------------------------------------
 
 
@@ -256,6 +284,7 @@ def _assigned_event(state: ComplaintState, cause: str, because_of: str) -> Compl
         complaint_id=state.complaint_id,
         occurred_at=state.assigned_at,
         cause=cause,  # type: ignore[arg-type]
+        channel=state.channel,  # type: ignore[arg-type]
         department=state.department,
         district=state.district,
         tehsil=state.tehsil,
@@ -421,6 +450,7 @@ def _officer_acted(state: ComplaintState, command: OfficerActed, ctx: Context) -
             level=state.level,
             reason="special_close",
             officer_id=state.officer_id,
+            registered_at=state.registered_at,
             approved_by=command.officer_id,
             special_close_reason=state.special_close_reason,
         )]
@@ -526,6 +556,7 @@ def _feedback(state: ComplaintState, command: CitizenFeedback, ctx: Context) -> 
             level=state.level,
             reason="citizen_satisfied",
             officer_id=state.officer_id,
+            registered_at=state.registered_at,
         )]
         events += _maybe_verify(closed, command.event_id, ctx)
         return Decision(closed, tuple(events))

@@ -185,6 +185,7 @@ class ComplaintAssigned(Event):
     EVENT_TYPE = "complaint.assigned"
     DESCRIPTION = "A complaint now lies with this officer, with this time limit."
     cause: AssignmentCause
+    channel: Channel
     department: str
     district: str
     tehsil: str
@@ -282,6 +283,7 @@ class ComplaintClosed(Event):
     level: int
     reason: Literal["citizen_satisfied", "special_close"]
     officer_id: str
+    registered_at: datetime
     approved_by: str | None = None
     special_close_reason: str | None = None
 

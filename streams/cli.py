@@ -10,6 +10,8 @@
                                                    register one complaint from the shell
     sankalp directory publish                      publish the officer directory topic
     sankalp contract write                         regenerate schemas/json + asyncapi.json
+    sankalp db migrate                             apply the Postgres migrations
+    sankalp sink                                   Postgres + metrics sink (metrics on :9108)
     sankalp smoke                                  route one sample complaint end to end
     sankalp demo                                   stack up, then the smoke pipeline
 """
@@ -148,6 +150,42 @@ def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from sinks.migrate import migrate
+    from sinks.postgres import connect
+
+    conn = connect(settings.database_url)
+    try:
+        ran = migrate(conn)
+    finally:
+        conn.close()
+    for migration in ran:
+        print(f"applied {migration.version:04d}_{migration.name}")
+    print("database schema is current" if not ran else f"{len(ran)} migration(s) applied")
+    return 0
+
+
+def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    import signal
+
+    from prometheus_client import start_http_server
+
+    from sinks.postgres_sink import PostgresSink
+
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
+    sink = PostgresSink(settings)
+    if settings.sink_metrics_port:
+        start_http_server(settings.sink_metrics_port, registry=sink.metrics.registry)
+        print(f"sink metrics on http://127.0.0.1:{settings.sink_metrics_port}/metrics",
+              flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sink.stop())
+    signal.signal(signal.SIGINT, lambda *_: sink.stop())
+    sink.run()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sankalp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -185,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     directory.add_argument("action", choices=["publish"])
     directory.set_defaults(func=cmd_directory)
 
+    db = sub.add_parser("db", help="the Postgres schema")
+    db.add_argument("action", choices=["migrate"])
+    db.set_defaults(func=cmd_db)
+
+    sub.add_parser("sink", help="write complaint state to Postgres, serve metrics").set_defaults(
+        func=cmd_sink)
+
     contract = sub.add_parser("contract", help="the published JSON Schemas and AsyncAPI")
     contract.add_argument("action", choices=["write"])
     contract.set_defaults(func=cmd_contract)
@@ -208,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     except ServiceError as exc:
         print(f"sankalp: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        from sinks.migrate import MigrationsPending
+
+        if isinstance(exc, MigrationsPending):
+            print(f"sankalp: {exc}", file=sys.stderr)
+            return 1
+        raise
     except KeyboardInterrupt:
         return 130
 

@@ -60,6 +60,9 @@ class Settings:
     # Working-day calendar (Asia/Kolkata): weekly offs (Monday=0 .. Sunday=6), holidays
     weekly_offs: str = "6"
     holidays: str = ""
+    # Metrics endpoints (Prometheus text format at /metrics); 0 turns one off
+    metrics_port: int = 9109
+    sink_metrics_port: int = 9108
     # Intake
     citizen_ref_key: str = "change-me-in-production"
     duplicate_window_days: int = 7
@@ -94,6 +97,8 @@ class Settings:
         "tick_interval_seconds": "SANKALP_TICK_INTERVAL_SECONDS",
         "weekly_offs": "SANKALP_WEEKLY_OFFS",
         "holidays": "SANKALP_HOLIDAYS",
+        "metrics_port": "SANKALP_METRICS_PORT",
+        "sink_metrics_port": "SANKALP_SINK_METRICS_PORT",
         "citizen_ref_key": "SANKALP_CITIZEN_REF_KEY",
         "duplicate_window_days": "SANKALP_DUPLICATE_WINDOW_DAYS",
         "caller_daily_limit": "SANKALP_CALLER_DAILY_LIMIT",

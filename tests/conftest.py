@@ -59,6 +59,10 @@ def _base_settings() -> Settings:
     return Settings.from_env().with_overrides(
         stack_dir=Path(os.environ.get("SANKALP_STACK_DIR", REPO / ".stack")),
         cache_dir=Path(os.environ.get("SANKALP_CACHE_DIR", REPO / ".cache")),
+        # Several workers run at once in the suite: no fixed metrics port unless a test
+        # asks for one.
+        metrics_port=0,
+        sink_metrics_port=0,
     )
 
 

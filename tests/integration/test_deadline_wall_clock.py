@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from harness import Pipeline
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.reference import category
 from schemas.events import ComplaintAssigned, ComplaintEscalated
@@ -14,9 +17,16 @@ from streams.topics import ALL_TOPICS
 from streams.worker_process import WorkerProcess
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_wall_clock_deadline_fires_without_any_other_traffic(test_settings):
+    port = free_port()
     settings = test_settings.with_overrides(clock="wall", weekly_offs="none",
-                                            tick_interval_seconds=0.1)
+                                            tick_interval_seconds=0.1, metrics_port=port)
     ensure_topics(settings, ALL_TOPICS)
     worker = WorkerProcess(settings, settings.stack_dir / "worker.log").start()
     harness = Pipeline(settings, worker)
@@ -40,6 +50,17 @@ def test_wall_clock_deadline_fires_without_any_other_traffic(test_settings):
         print(f"\nescalation fired {delay:.3f}s after its due time; "
               f"visible to a subscriber {end_to_end:.3f}s after it")
         assert escalation.overdue_seconds == int(delay)
+
+        # The worker's own metrics endpoint: our latency histogram beside Faust's sensors.
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text.decode())
+            for s in family.samples
+        }
+        assert samples[("sankalp_processing_latency_seconds_count",
+                        (("agent", "lifecycle"),))] >= 2
+        assert samples[("faust_messages_received_total", ())] >= 2
     finally:
         harness.close()
         worker.stop()

@@ -1,0 +1,264 @@
+"""The Postgres sink: current state, history, escalations, lapses and contacts, with the
+Kafka offsets in the same transaction as the rows.
+
+Order of a batch: rows + offsets commit together in Postgres; only then are the metrics
+counted. Kafka's own committed offsets are never used: on partition assignment the sink
+reads its position from Postgres, so a row is never lost and never written twice.
+When Postgres is down or slow the sink holds its batch, backs off, says so in the log and
+on `sankalp_sink_postgres_up`, and carries on from where it was when Postgres is back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg2
+import psycopg2.extensions
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from psycopg2.extras import execute_values
+
+from sinks import migrate
+from sinks.metrics import Metrics
+from sinks.rows import (
+    CONTACT_COLUMNS,
+    ESCALATION_COLUMNS,
+    EVENT_COLUMNS,
+    LAPSE_COLUMNS,
+    STATE_COLUMNS,
+    Batch,
+    Record,
+)
+from streams.settings import Settings
+from streams.topics import CITIZEN_CONTACTS, COMPLAINT_EVENTS, COMPLAINT_STATE, DEAD_LETTERS
+
+log = logging.getLogger("sankalp.sink")
+
+TOPIC_KINDS = {
+    COMPLAINT_EVENTS.name: "events",
+    COMPLAINT_STATE.name: "state",
+    CITIZEN_CONTACTS.name: "contacts",
+    DEAD_LETTERS.name: "dead_letters",
+}
+
+_UPDATE_STATE = ", ".join(f"{c} = EXCLUDED.{c}" for c in STATE_COLUMNS[1:])
+STATEMENTS = {
+    "complaint_current": (
+        f"INSERT INTO complaint_current ({', '.join(STATE_COLUMNS)}) VALUES %s "
+        f"ON CONFLICT (complaint_id) DO UPDATE SET {_UPDATE_STATE} "
+        "WHERE complaint_current.version < EXCLUDED.version"),
+    "complaint_event": (
+        f"INSERT INTO complaint_event ({', '.join(EVENT_COLUMNS)}) VALUES %s "
+        "ON CONFLICT (event_id) DO NOTHING"),
+    "escalation": (
+        f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) VALUES %s "
+        "ON CONFLICT (event_id) DO NOTHING"),
+    "lapse": (
+        f"INSERT INTO lapse ({', '.join(LAPSE_COLUMNS)}) VALUES %s "
+        "ON CONFLICT (event_id) DO NOTHING"),
+    "citizen_contact": (
+        f"INSERT INTO citizen_contact ({', '.join(CONTACT_COLUMNS)}) VALUES %s "
+        "ON CONFLICT (complaint_id) DO UPDATE SET citizen_ref = EXCLUDED.citizen_ref, "
+        "citizen_phone = EXCLUDED.citizen_phone, citizen_name = EXCLUDED.citizen_name"),
+}
+SAVE_OFFSETS = (
+    "INSERT INTO sink_offset (consumer, kafka_topic, kafka_partition, next_offset) VALUES %s "
+    "ON CONFLICT (consumer, kafka_topic, kafka_partition) DO UPDATE "
+    "SET next_offset = GREATEST(sink_offset.next_offset, EXCLUDED.next_offset)")
+
+GAUGE_QUERY = """
+SELECT level, department, district, count(*),
+       count(*) FILTER (WHERE due_at < now() AND status IN ('assigned',
+                                                             'special_close_proposed'))
+FROM complaint_current
+WHERE status NOT IN ('closed', 'special_closed')
+GROUP BY 1, 2, 3
+"""
+COMPLIANCE_QUERY = """
+SELECT c.department, c.district,
+       avg(CASE WHEN EXISTS (SELECT 1 FROM lapse l WHERE l.complaint_id = c.complaint_id)
+                THEN 0 ELSE 1 END)
+FROM complaint_current c
+WHERE c.closed_at IS NOT NULL AND c.closed_at > now() - interval '30 days'
+GROUP BY 1, 2
+"""
+
+
+class PostgresSink:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None, *,
+                 max_batch: int = 5000, gauge_every: float = 2.0) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.consumer_name = f"{settings.app_id}-postgres-sink"
+        self.max_batch = max_batch
+        self.gauge_every = gauge_every
+        self.kinds = {settings.topic(name): kind for name, kind in TOPIC_KINDS.items()}
+        self._conn: psycopg2.extensions.connection | None = None
+        self._stop = threading.Event()
+        self.rows_written = 0
+        self.batches_written = 0
+        self._assigned_at: float | None = None
+
+    # --- Postgres, patiently ---------------------------------------------------------
+    def _connection(self) -> psycopg2.extensions.connection:
+        delay = 0.5
+        while self._conn is None or self._conn.closed:
+            try:
+                self._conn = psycopg2.connect(self.settings.database_url, connect_timeout=5)
+                self.metrics.sink_up.set(1)
+                log.info("connected to Postgres")
+            except psycopg2.OperationalError as exc:
+                self._down(exc, delay)
+                delay = min(delay * 2, 10.0)
+                if self._stop.is_set():
+                    raise
+        return self._conn
+
+    def _down(self, exc: Exception, delay: float) -> None:
+        self.metrics.sink_up.set(0)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("Postgres unavailable (%s); holding the batch, retrying in %.1fs",
+                    reason, delay)
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()
+        self._conn = None
+        self._stop.wait(delay)
+
+    def _with_postgres(self, action: Callable[[psycopg2.extensions.connection], object]):
+        """Run `action` in a transaction until it succeeds (or the sink is stopped)."""
+        delay = 0.5
+        while True:
+            conn = self._connection()
+            try:
+                with conn, conn.cursor() as cur:
+                    return action(cur)
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                if self._stop.is_set():
+                    raise
+                self._down(exc, delay)
+                delay = min(delay * 2, 10.0)
+
+    # --- Kafka -----------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Start each partition where the rows in Postgres say, not where Kafka says."""
+        def read(cur):
+            cur.execute("SELECT kafka_topic, kafka_partition, next_offset FROM sink_offset "
+                        "WHERE consumer = %s", (self.consumer_name,))
+            return {(t, p): o for t, p, o in cur.fetchall()}
+
+        stored = self._with_postgres(read)
+        for tp in partitions:
+            tp.offset = stored.get((tp.topic, tp.partition), OFFSET_BEGINNING)
+        consumer.assign(partitions)
+        self._assigned_at = time.monotonic()
+        log.info("assigned %d partition(s); resuming from Postgres offsets", len(partitions))
+
+    def write(self, batch: Batch) -> None:
+        def apply(cur):
+            tables = {
+                "complaint_current": batch.state, "complaint_event": batch.events,
+                "escalation": batch.escalations, "lapse": batch.lapses,
+                "citizen_contact": batch.contacts,
+            }
+            for table, rows in tables.items():
+                if rows:
+                    execute_values(cur, STATEMENTS[table], list(rows.values()), page_size=1000)
+            if batch.offsets:
+                execute_values(cur, SAVE_OFFSETS, [
+                    (self.consumer_name, topic, partition, offset)
+                    for (topic, partition), offset in batch.offsets.items()])
+            return {t: len(r) for t, r in tables.items()}
+
+        counts = self._with_postgres(apply)
+        for table, count in counts.items():
+            if count:
+                self.metrics.sink_rows.labels(table).inc(count)
+        self.rows_written += len(batch)
+        self.batches_written += 1
+        self._count(batch)
+
+    def _count(self, batch: Batch) -> None:
+        """Counters move only once the rows are durable."""
+        from sinks.observe import count_events
+
+        count_events(self.metrics, batch.decoded_events, batch.dead_letters)
+        for problem in batch.unreadable:
+            log.error("skipped an unreadable record (a pipeline bug): %s", problem)
+
+    def refresh_gauges(self) -> None:
+        def query(cur):
+            cur.execute(GAUGE_QUERY)
+            open_rows = cur.fetchall()
+            cur.execute(COMPLIANCE_QUERY)
+            return open_rows, cur.fetchall()
+
+        open_rows, compliance = self._with_postgres(query)
+        # Rebuilt from the table every time: right after a restart, never reset to zero.
+        self.metrics.open.clear()
+        self.metrics.overdue.clear()
+        for level, department, district, count, overdue in open_rows:
+            self.metrics.open.labels(str(level), department, district).set(count)
+            self.metrics.overdue.labels(str(level), department, district).set(overdue)
+        self.metrics.sla_compliance.clear()
+        for department, district, ratio in compliance:
+            self.metrics.sla_compliance.labels(department, district).set(float(ratio))
+
+    def _on_stats(self, raw: str) -> None:
+        stats = json.loads(raw)
+        for topic, data in stats.get("topics", {}).items():
+            lag = sum(max(0, p.get("consumer_lag", -1))
+                      for pid, p in data.get("partitions", {}).items() if pid != "-1")
+            self.metrics.consumer_lag.labels(self.consumer_name, topic).set(lag)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, *, idle_exit_after: float | None = None) -> None:
+        """Consume until stopped (or, for tests and catch-up jobs, until idle that long)."""
+        migrate.check(self._connection())
+        consumer = Consumer({
+            "bootstrap.servers": self.settings.kafka_bootstrap_servers,
+            "group.id": self.consumer_name,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            # A long Postgres outage holds the batch without polling; stay in the group.
+            "max.poll.interval.ms": 30 * 60 * 1000,
+            # librdkafka reports each partition's lag in its statistics: no extra requests.
+            "statistics.interval.ms": 2000,
+            "stats_cb": self._on_stats,
+        })
+        consumer.subscribe(list(self.kinds), on_assign=self._on_assign)
+        last_gauges = 0.0
+        idle_since = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                try:
+                    messages = consumer.consume(self.max_batch, timeout=0.5)
+                except KafkaException as exc:
+                    log.warning("Kafka: %s", exc)
+                    continue
+                batch = Batch()
+                for message in messages:
+                    if message.error():
+                        continue
+                    batch.add(Record(message.topic(), message.partition(), message.offset(),
+                                     message.value()), self.kinds[message.topic()])
+                if batch.offsets:
+                    self.write(batch)
+                    idle_since = time.monotonic()
+                if time.monotonic() - last_gauges >= self.gauge_every:
+                    self.refresh_gauges()
+                    last_gauges = time.monotonic()
+                # Idle counts from the first assignment: joining the group takes a while.
+                if self._assigned_at is not None:
+                    idle_since = max(idle_since, self._assigned_at)
+                    if (idle_exit_after is not None
+                            and time.monotonic() - idle_since > idle_exit_after):
+                        break
+        finally:
+            consumer.close()
+            if self._conn is not None:
+                self._conn.close()
