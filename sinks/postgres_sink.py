@@ -89,12 +89,15 @@ GROUP BY 1, 2
 
 class PostgresSink:
     def __init__(self, settings: Settings, metrics: Metrics | None = None, *,
-                 max_batch: int = 5000, gauge_every: float = 2.0) -> None:
+                 max_batch: int = 5000, gauge_every: float = 2.0,
+                 lag_every: float = 10.0) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
         self.consumer_name = f"{settings.app_id}-postgres-sink"
         self.max_batch = max_batch
         self.gauge_every = gauge_every
+        self.lag_every = lag_every
+        self._admin = None
         self.kinds = {settings.topic(name): kind for name, kind in TOPIC_KINDS.items()}
         self._conn: psycopg2.extensions.connection | None = None
         self._stop = threading.Event()
@@ -206,6 +209,21 @@ class PostgresSink:
         for department, district, ratio in compliance:
             self.metrics.sla_compliance.labels(department, district).set(float(ratio))
 
+    def refresh_worker_lag(self) -> None:
+        """The Faust workers' consumer group (their group id is the app id)."""
+        from confluent_kafka.admin import AdminClient
+
+        from sinks.lag import group_lag
+        from streams.topics import COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
+
+        if self._admin is None:
+            self._admin = AdminClient(
+                {"bootstrap.servers": self.settings.kafka_bootstrap_servers})
+        topics = [self.settings.topic(t.name)
+                  for t in (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)]
+        for topic, lag in group_lag(self._admin, self.settings.app_id, topics).items():
+            self.metrics.consumer_lag.labels(self.settings.app_id, topic).set(lag)
+
     def _on_stats(self, raw: str) -> None:
         stats = json.loads(raw)
         for topic, data in stats.get("topics", {}).items():
@@ -232,6 +250,7 @@ class PostgresSink:
         })
         consumer.subscribe(list(self.kinds), on_assign=self._on_assign)
         last_gauges = 0.0
+        last_lag = 0.0
         idle_since = time.monotonic()
         try:
             while not self._stop.is_set():
@@ -252,6 +271,9 @@ class PostgresSink:
                 if time.monotonic() - last_gauges >= self.gauge_every:
                     self.refresh_gauges()
                     last_gauges = time.monotonic()
+                if time.monotonic() - last_lag >= self.lag_every:
+                    self.refresh_worker_lag()
+                    last_lag = time.monotonic()
                 # Idle counts from the first assignment: joining the group takes a while.
                 if self._assigned_at is not None:
                     idle_since = max(idle_since, self._assigned_at)

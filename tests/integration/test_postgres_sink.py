@@ -32,7 +32,13 @@ from sinks.postgres import connect
 from sinks.postgres_sink import PostgresSink
 from streams.admin import ensure_topics
 from streams.producer import EventPublisher
-from streams.topics import ALL_TOPICS, CITIZEN_CONTACTS, COMPLAINT_EVENTS, COMPLAINT_STATE
+from streams.topics import (
+    ALL_TOPICS,
+    CITIZEN_CONTACTS,
+    COMPLAINT_COMMANDS,
+    COMPLAINT_EVENTS,
+    COMPLAINT_STATE,
+)
 
 T0 = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)
 CTX = Context(directory=OfficerDirectory(build_officer_directory()))
@@ -123,6 +129,9 @@ def run_sink(settings, metrics: Metrics | None = None, **kwargs) -> PostgresSink
 
 def test_known_scenario_gives_the_expected_rows_and_metrics(sink_settings, pg_url):
     publish(sink_settings, scenario())
+    # Three commands no worker has consumed yet: the workers' group lags by three.
+    publish(sink_settings, [(COMPLAINT_COMMANDS.name, "HP-LAG", ClockTick(
+        event_id=f"lag-{n}", complaint_id="HP-LAG", occurred_at=T0)) for n in range(3)])
     metrics = Metrics()
     sink = run_sink(sink_settings, metrics)
     assert sink.rows_written > 0
@@ -169,6 +178,8 @@ def test_known_scenario_gives_the_expected_rows_and_metrics(sink_settings, pg_ur
                   district="Mandi") == 1
     assert metric(metrics, "sankalp_escalation_delay_seconds_count") == 2
     assert metric(metrics, "sankalp_sink_postgres_up") == 1
+    assert metric(metrics, "sankalp_consumer_lag_messages", consumer=sink_settings.app_id,
+                  topic=sink_settings.topic(COMPLAINT_COMMANDS.name)) == 3
     exposition = generate_latest(metrics.registry).decode()
     assert "HP-S-0000" not in exposition and "OFF-" not in exposition  # bounded labels only
 
