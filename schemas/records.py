@@ -9,6 +9,7 @@ JSON Schema published under `schemas/json/` — so the contract cannot drift fro
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -18,6 +19,17 @@ from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 class InvalidEvent(ValueError):
     """The payload is not a valid event; the message is the reason sent to the dead letters."""
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    # get_type_hints re-evaluates every annotation; once per record class is enough.
+    return get_type_hints(cls)
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)
 
 
 def utc_iso(moment: datetime) -> str:
@@ -54,7 +66,7 @@ class Record:
             "event_type": self.EVENT_TYPE,
             "schema_version": self.SCHEMA_VERSION,
         }
-        for f in dataclasses.fields(self):
+        for f in _fields(type(self)):
             out[f.name] = _encode(getattr(self, f.name))
         return out
 
@@ -72,10 +84,10 @@ class Record:
                 f"{cls.EVENT_TYPE}: schema_version {data.get('schema_version')!r} is not "
                 f"supported (this reader knows version {cls.SCHEMA_VERSION})"
             )
-        hints = get_type_hints(cls)
+        hints = _hints(cls)
         values: dict[str, Any] = {}
         known = {"event_type", "schema_version"}
-        for f in dataclasses.fields(cls):
+        for f in _fields(cls):
             known.add(f.name)
             if f.name not in data:
                 if f.default is not dataclasses.MISSING:

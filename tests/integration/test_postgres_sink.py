@@ -301,3 +301,30 @@ def test_postgres_stopped_and_restarted_under_load_loses_nothing(local_stack, te
     finally:
         pg.down()
         pg.wipe()
+
+
+def test_an_event_shows_in_the_metrics_while_the_sink_runs(sink_settings):
+    metrics = Metrics()
+    sink = PostgresSink(sink_settings, metrics, gauge_every=1.0)
+    runner = threading.Thread(target=sink.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sink._assigned_at is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sent = time.monotonic()
+        publish(sink_settings, scenario(n_complaints=1, prefix="HP-LIVE"))
+        while time.monotonic() < deadline:
+            counted = metric(metrics, "sankalp_complaints_registered_total", channel="portal",
+                             department="JSV", district="Mandi")
+            gauged = metric(metrics, "sankalp_complaints_open", level="3", department="JSV",
+                            district="Mandi")
+            if counted == 1 and gauged == 1:
+                break
+            time.sleep(0.05)
+        print(f"\nan event reached the counters and gauges {time.monotonic() - sent:.2f}s "
+              "after it was published")
+        assert counted == 1 and gauged == 1
+    finally:
+        sink.stop()
+        runner.join(30)
