@@ -35,3 +35,13 @@ def test_smoke_upsert_is_idempotent_per_complaint(pg_url):
             assert cur.fetchall() == [("HP-TEST-1", "Public Works")]
     finally:
         conn.close()
+
+
+def test_db_migrate_command_is_idempotent(pg_url, monkeypatch, capsys):
+    from streams.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    assert main(["db", "migrate"]) == 0
+    assert "applied 0001_complaints" in capsys.readouterr().out
+    assert main(["db", "migrate"]) == 0
+    assert "database schema is current" in capsys.readouterr().out
