@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the local stack runs on: Python 3.11 with venv, Java 17+
-# (the Kafka broker), Maven (fetches the Kafka jars once) and PostgreSQL's server binaries.
+# (the Kafka broker), Maven (fetches the Kafka jars once), PostgreSQL's server binaries and
+# promtool (from Debian's prometheus package; the alert-rule tests run it).
 # Installs what is missing with apt-get when it can (root on Debian/Ubuntu); otherwise says
 # exactly what to install. Already-present tools are left alone.
 set -euo pipefail
@@ -9,6 +10,7 @@ missing=()
 command -v python3.11 >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 command -v java >/dev/null 2>&1 || [ -x "${JAVA_HOME:-/nonexistent}/bin/java" ] || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ -z "${DATABASE_URL:-}" ] && ! command -v initdb >/dev/null 2>&1 \
    && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${SANKALP_PG_BIN:-}" ]; then
   missing+=(postgresql)
@@ -21,7 +23,18 @@ echo "[setup] missing system packages: ${missing[*]}"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "[setup] installing them with apt-get ..."
   apt-get update -qq
+  prometheus_before=" $(pgrep -x prometheus 2>/dev/null | tr '\n' ' ' || true) "
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    # Only promtool is wanted: stop and disable the server the package may have started
+    # (only processes that appeared with this install; a Prometheus already running stays).
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    fi
+    for pid in $(pgrep -x prometheus 2>/dev/null || true); do
+      [[ "$prometheus_before" == *" $pid "* ]] || kill "$pid" 2>/dev/null || true
+    done
+  fi
 else
   echo "[setup] install them with your package manager (e.g. sudo apt-get install ${missing[*]}) and run again" >&2
   exit 1
