@@ -11,7 +11,6 @@ private contacts topic, for call-backs.
 from __future__ import annotations
 
 from agents.runtime import (
-    acknowledged,
     by_citizen_topic,
     callers_table,
     commands_topic,
@@ -53,7 +52,7 @@ async def intake_validate(stream):
             await dead_letter(event.message, str(exc))
             continue
         ref = citizen_ref(submitted.citizen_phone, settings.citizen_ref_key)
-        await acknowledged([await by_citizen_topic.send(key=ref.encode(), value=event.value)])
+        await by_citizen_topic.send(key=ref.encode(), value=event.value)
 
 
 @app.agent(by_citizen_topic)
@@ -68,7 +67,6 @@ async def intake_register(stream):
             callers_table[ref] = decision.history.to_dict()
         key = submitted.complaint_id.encode()
         outcome = decision.submission.outcome
-        pending = []
         if outcome == "registered":
             registered = ComplaintRegistered(
                 event_id=derived_id(submitted.event_id, "registered"),
@@ -84,8 +82,8 @@ async def intake_register(stream):
             contact = CitizenContact(complaint_id=submitted.complaint_id, citizen_ref=ref,
                                      citizen_phone=submitted.citizen_phone,
                                      citizen_name=submitted.citizen_name)
-            pending.append(await contacts_topic.send(key=key, value=contact.to_json()))
-            pending.append(await commands_topic.send(key=key, value=registered.to_json()))
+            await contacts_topic.send(key=key, value=contact.to_json())
+            await commands_topic.send(key=key, value=registered.to_json())
         elif outcome == "duplicate":
             linked = DuplicateLinked(
                 event_id=derived_id(submitted.event_id, "duplicate"),
@@ -94,9 +92,8 @@ async def intake_register(stream):
                 duplicate_of=decision.submission.linked_to or "",
                 channel=submitted.channel,
             )
-            pending.append(await events_topic.send(key=key, value=linked.to_json()))
+            await events_topic.send(key=key, value=linked.to_json())
         else:
             await dead_letter(event.message, f"caller limit: more than "
                                              f"{intake_rules.daily_limit} complaints today")
-        await acknowledged(pending)
         observe_latency("intake", event.message)

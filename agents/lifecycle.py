@@ -1,8 +1,10 @@
 """The lifecycle agent: load the complaint, let the core decide, store, send.
 
 Input: complaints.commands.v1 (keyed by complaint_id). Output: complaints.events.v1 and
-complaints.state.v1. The complaint and its next wake-up live in changelog-backed tables
-on the same partition as its commands, so they survive restarts and rebalances.
+complaints.state.v1, attached to the input's offset: published and acknowledged before
+that offset is committed (stream_publish_on_commit). The complaint and its next wake-up
+live in changelog-backed tables on the same partition as its commands, so they survive
+restarts and rebalances.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from agents.runtime import (
-    acknowledged,
     clock,
     commands_topic,
     complaints_table,
@@ -50,11 +51,9 @@ async def lifecycle(stream):
         before = load(command.complaint_id)
         decision = decide(before, command, context)
         after = decision.state
-        pending = []
         if after is not None and after != before:
             complaints_table[command.complaint_id] = after.to_dict()
-            pending.append(await state_topic.send(key=message.key,
-                                                  value=snapshot(after).to_json()))
+            await state_topic.send(key=message.key, value=snapshot(after).to_json())
         wake: datetime | None = next_wakeup(after, context.policy)
         stored_wake = deadlines_table.get(command.complaint_id)
         if wake is not None and stored_wake != wake.isoformat():
@@ -63,6 +62,5 @@ async def lifecycle(stream):
             del deadlines_table[command.complaint_id]
         time_index.schedule(command.complaint_id, wake)
         for out in decision.events:
-            pending.append(await events_topic.send(key=message.key, value=out.to_json()))
-        await acknowledged(pending)
+            await events_topic.send(key=message.key, value=out.to_json())
         observe_latency("lifecycle", message)

@@ -100,8 +100,9 @@ def observe_latency(agent: str, message) -> None:
 
 
 async def acknowledged(pending: list) -> None:
-    """Wait until every send is acknowledged (acks=all), so the input's offset only moves
-    once its effects are durable."""
+    """Wait until every send is acknowledged (acks=all). Only for sends outside an event
+    (the timer's): inside one, sends are attached to the event's offset and Faust publishes
+    and awaits them before committing it (stream_publish_on_commit)."""
     if pending:
         await asyncio.gather(*pending)
 
@@ -121,5 +122,4 @@ async def dead_letter(message, reason: str) -> None:
     )
     log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition,
                 message.offset, reason)
-    fut = await dead_letter_topic.send(key=message.key, value=letter.to_json())
-    await fut
+    await dead_letter_topic.send(key=message.key, value=letter.to_json())

@@ -13,7 +13,8 @@
     sankalp db migrate                             apply the Postgres migrations
     sankalp sink                                   Postgres + metrics sink (metrics on :9108)
     sankalp smoke                                  route one sample complaint end to end
-    sankalp demo                                   stack up, then the smoke pipeline
+    sankalp demo [--days N --speed H]              the stack, a worker, the sink and simulated
+                                                   statewide traffic, with a live view
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import agents  # noqa: F401  (registers every agent on the app)
     from streams.app import app
 
+    settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     Worker(app, loglevel=settings.log_level).execute_from_commandline()
     return 0
 
@@ -88,14 +90,21 @@ def cmd_smoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.demo import DemoOptions, run_demo
+
     stack = _stack(settings)
+    was_running = stack.kafka.is_running() and stack.postgres.is_running()
     addresses = stack.up()
-    print(f"stack ready in {addresses['ready_in_seconds']}s")
-    cmd_smoke(args, settings)
-    print("\nThe local stack keeps running:")
-    for line in stack.describe():
-        print(f"  {line}")
-    print("Stop it with: .venv/bin/sankalp stack down")
+    print(f"stack ready in {addresses['ready_in_seconds']}s", flush=True)
+    options = DemoOptions(days=args.days, speed=args.speed, complaints_per_day=args.rate,
+                          seed=args.seed, interactive=not args.no_view)
+    try:
+        run_demo(settings, options, stack.logs)
+    finally:
+        if not was_running and not args.keep_stack:
+            stack.down()
+        else:
+            print("The local stack keeps running; stop it with: .venv/bin/sankalp stack down")
     return 0
 
 
@@ -235,7 +244,18 @@ def build_parser() -> argparse.ArgumentParser:
     contract.set_defaults(func=cmd_contract)
     sub.add_parser("smoke", help="route one sample complaint end to end").set_defaults(
         func=cmd_smoke)
-    sub.add_parser("demo", help="the main job on the local stack").set_defaults(func=cmd_demo)
+    demo = sub.add_parser("demo", help="the main job: simulated statewide traffic, live view")
+    demo.add_argument("--days", type=float, default=30.0, help="simulated days (default 30)")
+    demo.add_argument("--speed", type=float, default=4.0,
+                      help="simulated hours per wall second (default 4: a day in 6 s)")
+    demo.add_argument("--rate", type=float, default=420.0,
+                      help="complaints per simulated day (default 420, Himachal's volume)")
+    demo.add_argument("--seed", type=int, default=1100)
+    demo.add_argument("--no-view", action="store_true",
+                      help="print the view as lines instead of redrawing the screen")
+    demo.add_argument("--keep-stack", action="store_true",
+                      help="leave Kafka and Postgres running afterwards")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -54,6 +54,8 @@ class Settings:
     # Time: "wall" in production; "event" advances with the events' own timestamps, so a
     # month of SLA behaviour replays in seconds (tests, backtests, the simulator).
     clock: str = "wall"
+    # How often a worker commits offsets, publishing what it sent since (see streams/app.py)
+    commit_interval_seconds: float = 0.1
     # How long the group waits for a crashed worker before giving its partitions away
     session_timeout_seconds: float = 15.0
     tick_interval_seconds: float = 0.2
@@ -94,6 +96,7 @@ class Settings:
         "kafka_heap": "SANKALP_KAFKA_HEAP",
         "clock": "SANKALP_CLOCK",
         "session_timeout_seconds": "SANKALP_SESSION_TIMEOUT_SECONDS",
+        "commit_interval_seconds": "SANKALP_COMMIT_INTERVAL_SECONDS",
         "tick_interval_seconds": "SANKALP_TICK_INTERVAL_SECONDS",
         "weekly_offs": "SANKALP_WEEKLY_OFFS",
         "holidays": "SANKALP_HOLIDAYS",

@@ -23,6 +23,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class WorkerProcess:
     """`sankalp worker` as a subprocess with its output in a log file."""
 
+    command = "worker"
+
     def __init__(self, settings: Settings, log_file: Path) -> None:
         self.settings = settings
         self.log_file = log_file
@@ -43,7 +45,7 @@ class WorkerProcess:
         self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker"],
+                [sys.executable, "-m", "streams.cli", self.command],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

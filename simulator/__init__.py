@@ -1,0 +1,1 @@
+"""Realistic statewide traffic for demos, tests and benchmarks."""
