@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from streams.settings import Settings, SettingsError
 
@@ -195,6 +196,23 @@ def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from bench.run import run
+
+    stack = _stack(settings)
+    was_running = stack.kafka.is_running() and stack.postgres.is_running()
+    addresses = stack.up()
+    print(f"stack ready in {addresses['ready_in_seconds']}s", flush=True)
+    try:
+        results = run(settings, args.scale, Path(args.out), stack.stack_dir / "bench")
+    finally:
+        if not was_running:
+            stack.down()
+    print((Path(results["files"][1])).read_text())
+    print("wrote " + ", ".join(results["files"]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sankalp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -238,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sink", help="write complaint state to Postgres, serve metrics").set_defaults(
         func=cmd_sink)
+
+    bench = sub.add_parser("bench", help="measure throughput, latency, escalations, memory")
+    bench.add_argument("--scale", choices=["smoke", "default", "full"], default="default")
+    bench.add_argument("--out", default="bench/results", help="folder for JSON, .md, .png")
+    bench.set_defaults(func=cmd_bench)
 
     contract = sub.add_parser("contract", help="the published JSON Schemas and AsyncAPI")
     contract.add_argument("action", choices=["write"])

@@ -1,0 +1,23 @@
+"""The benchmark at its smallest scale, so it cannot rot. No timing is asserted here:
+speed targets live in the bench's own report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.run import run
+
+
+def test_bench_smoke_writes_json_markdown_and_plot(test_settings, tmp_path):
+    results = run(test_settings, "smoke", tmp_path / "out", tmp_path / "work")
+    json_file, md_file, png_file = (Path(f) for f in results["files"])
+    data = json.loads(json_file.read_text())
+    for section in ("raw", "throughput", "latency@50", "escalations", "backtest", "sink"):
+        assert section in data, section
+    assert data["throughput"]["complaints"] == 300
+    assert data["escalations"]["escalated"] == 200  # every open complaint escalated once
+    assert data["sink"]["rows"] >= 600  # a state row and an assignment per complaint
+    assert data["machine"]["cpus"] and data["machine"]["versions"]["faust-streaming"] != "-"
+    assert "| target | value | met |" in md_file.read_text()
+    assert png_file.read_bytes().startswith(b"\x89PNG")
