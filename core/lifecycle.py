@@ -439,23 +439,9 @@ def _officer_acted(state: ComplaintState, command: OfficerActed, ctx: Context) -
             back = _bump(replace(state, status="assigned", special_close_reason=None,
                                  special_close_approver=None), now)
             return Decision(back, (_recorded(state, command),))
-        closed = _bump(replace(state, status="special_closed", closed_at=now,
-                               close_reason="special_close"), now)
-        events: list[Event] = [ComplaintClosed(
-            event_id=derived_id(command.event_id, "closed"),
-            complaint_id=state.complaint_id,
-            occurred_at=now,
-            department=state.department,
-            district=state.district,
-            level=state.level,
-            reason="special_close",
-            officer_id=state.officer_id,
-            registered_at=state.registered_at,
-            approved_by=command.officer_id,
-            special_close_reason=state.special_close_reason,
-        )]
-        events += _maybe_verify(closed, command.event_id, ctx)
-        return Decision(closed, tuple(events))
+        return _close(state, command, ctx, status="special_closed", reason="special_close",
+                      approved_by=command.officer_id,
+                      special_close_reason=state.special_close_reason)
 
     if command.officer_id != state.officer_id:
         return Decision(state, (_reject(command, "only the responsible officer may act"),))
@@ -519,6 +505,30 @@ def _transfer(state: ComplaintState, command: OfficerActed, ctx: Context) -> Dec
     return Decision(moved, (_assigned_event(moved, "transferred", command.event_id),))
 
 
+def _close(state: ComplaintState, command: Event, ctx: Context, *, status: str, reason: str,
+           **closed_fields: object) -> Decision:
+    """Closed by the citizen's satisfaction, or as an approved special close (on record,
+    never silently); either may be sampled for a CM / minister check."""
+    now = command.occurred_at
+    closed = _bump(replace(
+        state, status=status, closed_at=now, close_reason=reason,
+        satisfied_event_id=command.event_id if reason == "citizen_satisfied" else None,
+    ), now)
+    event = ComplaintClosed(
+        event_id=derived_id(command.event_id, "closed"),
+        complaint_id=state.complaint_id,
+        occurred_at=now,
+        department=state.department,
+        district=state.district,
+        level=state.level,
+        reason=reason,  # type: ignore[arg-type]
+        officer_id=state.officer_id,
+        registered_at=state.registered_at,
+        **closed_fields,  # type: ignore[arg-type]
+    )
+    return Decision(closed, (event, *_maybe_verify(closed, command.event_id, ctx)))
+
+
 def _maybe_verify(state: ComplaintState, because_of: str, ctx: Context) -> list[Event]:
     digest = hashlib.sha256(f"{state.complaint_id}/{state.reopenings}".encode()).digest()
     if int.from_bytes(digest[:4], "big") / 2**32 >= ctx.policy.verification_sample_rate:
@@ -544,22 +554,7 @@ def _feedback(state: ComplaintState, command: CitizenFeedback, ctx: Context) -> 
     if state.status not in ("resolution_proposed", "awaiting_citizen"):
         return Decision(state, (_reject(command, "no resolution has been proposed yet"),))
     if outcome == "satisfied":
-        closed = _bump(replace(state, status="closed", closed_at=now,
-                               close_reason="citizen_satisfied",
-                               satisfied_event_id=command.event_id), now)
-        events: list[Event] = [ComplaintClosed(
-            event_id=derived_id(command.event_id, "closed"),
-            complaint_id=state.complaint_id,
-            occurred_at=now,
-            department=state.department,
-            district=state.district,
-            level=state.level,
-            reason="citizen_satisfied",
-            officer_id=state.officer_id,
-            registered_at=state.registered_at,
-        )]
-        events += _maybe_verify(closed, command.event_id, ctx)
-        return Decision(closed, tuple(events))
+        return _close(state, command, ctx, status="closed", reason="citizen_satisfied")
     if outcome == "not_satisfied":
         return _escalate(state, "citizen_not_satisfied", now, ctx, command.event_id)
     # unreachable
