@@ -7,7 +7,6 @@ the raw Kafka baseline measured in the same run.
 from __future__ import annotations
 
 import contextlib
-import statistics
 import time
 import uuid
 from collections.abc import Iterable
@@ -346,7 +345,3 @@ def sink_alone(base: Settings, work: Path, complaints: int) -> dict:
                 "rows_per_s": sink.rows_written / elapsed}
     finally:
         rig.close()
-
-
-def summarise(values: list[float]) -> dict:
-    return {"mean": statistics.fmean(values), "min": min(values), "max": max(values)}
