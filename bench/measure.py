@@ -6,7 +6,6 @@ the raw Kafka baseline measured in the same run.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from collections.abc import Iterable
@@ -21,7 +20,7 @@ from schemas.events import ComplaintSubmitted, Event
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.migrate import migrate
 from sinks.postgres import connect
-from streams.admin import ensure_topics
+from streams.admin import delete_topics_with_prefix, ensure_topics
 from streams.demo import SinkProcess
 from streams.producer import EventPublisher, make_producer
 from streams.settings import Settings
@@ -121,15 +120,8 @@ class Rig:
         self.worker.stop()
         self.sink.stop()
         self.conn.close()
-        from confluent_kafka.admin import AdminClient
-
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap_servers})
-        names = [t for t in admin.list_topics(timeout=10).topics
-                 if t.startswith((self.settings.topic_prefix, self.settings.app_id))]
-        if names:
-            for future in admin.delete_topics(names, operation_timeout=30).values():
-                with contextlib.suppress(Exception):
-                    future.result(30)
+        delete_topics_with_prefix(self.settings.kafka_bootstrap_servers,
+                                  self.settings.topic_prefix, self.settings.app_id)
         conn = psycopg2.connect(self.base_url)
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -165,9 +157,7 @@ def raw_kafka(base: Settings, n: int) -> dict:
         seen += sum(1 for m in consumer.consume(10000, 0.5) if not m.error())
     consumed = time.monotonic() - started
     consumer.close()
-    from confluent_kafka.admin import AdminClient
-
-    AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}).delete_topics([topic])
+    delete_topics_with_prefix(settings.kafka_bootstrap_servers, settings.topic_prefix)
     return {"messages": n, "produce_per_s": n / produced, "consume_per_s": seen / consumed,
             "round_trip_per_s": n / (produced + consumed)}
 

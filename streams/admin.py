@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 
@@ -63,3 +64,23 @@ def ensure_topics(
                 "recreate it or set SANKALP_TOPIC_PARTITIONS to match"
             )
     return created
+
+
+def delete_topics_with_prefix(bootstrap_servers: str, *prefixes: str, wait: bool = False,
+                              timeout: float = 30.0) -> list[str]:
+    """Best-effort removal of every topic whose name starts with one of `prefixes` (test,
+    demo and benchmark data). With `wait`, returns only once they are gone from metadata,
+    so the same names can be created again at once."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefixes)]
+    if not names:
+        return []
+    for future in admin.delete_topics(names, operation_timeout=timeout).values():
+        with contextlib.suppress(KafkaException):
+            future.result(timeout)
+    deadline = time.monotonic() + timeout
+    while wait and time.monotonic() < deadline and any(
+            t in admin.list_topics(timeout=10).topics for t in names):
+        time.sleep(0.2)
+    return names
+

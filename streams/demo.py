@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 from schemas.events import ClockTick, ComplaintSubmitted
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.lag import group_lag
-from streams.admin import ensure_topics
+from streams.admin import delete_topics_with_prefix, ensure_topics
 from streams.producer import EventPublisher
 from streams.settings import Settings
 from streams.topics import (
@@ -66,17 +66,8 @@ def demo_settings(base: Settings, name: str = DEMO_NAME) -> Settings:
 
 def reset(settings: Settings, base_url: str, name: str) -> None:
     """One demo dataset at a time: drop the previous run's topics and schema."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    old = [t for t in admin.list_topics(timeout=10).topics
-           if t.startswith((settings.topic_prefix, f"{settings.app_id}-"))]
-    if old:
-        for future in admin.delete_topics(old, operation_timeout=30).values():
-            with contextlib.suppress(Exception):
-                future.result(30)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(
-                t in admin.list_topics(timeout=10).topics for t in old):
-            time.sleep(0.2)
+    delete_topics_with_prefix(settings.kafka_bootstrap_servers, settings.topic_prefix,
+                              f"{settings.app_id}-", wait=True)
     conn = psycopg2.connect(base_url)
     conn.autocommit = True
     with conn.cursor() as cur:

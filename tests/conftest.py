@@ -12,7 +12,6 @@ each other's data.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import uuid
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from confluent_kafka.admin import AdminClient
 
+from streams.admin import delete_topics_with_prefix
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -158,13 +157,8 @@ def test_settings(request, services, tmp_path) -> Iterator[Settings]:
 
 
 def delete_topics_starting_with(bootstrap_servers: str, prefix: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefix)]
-    if names:
-        for future in admin.delete_topics(names, operation_timeout=30).values():
-            # Best effort: a leftover test topic is harmless, a failing teardown is noise.
-            with contextlib.suppress(Exception):
-                future.result(30)
+    # Best effort: a leftover test topic is harmless, a failing teardown is noise.
+    delete_topics_with_prefix(bootstrap_servers, prefix)
 
 
 @pytest.fixture
