@@ -78,6 +78,14 @@ class Settings:
     unreachable_rule: str = "await_citizen"
     state_reminder_hours: int = 24
     verification_sample_rate: float = 0.1
+    # Hostile input: larger payloads are dead-lettered (a complaint is a few KB at most);
+    # commands dated further ahead of the worker's clock than this are refused.
+    max_payload_bytes: int = 65536
+    max_clock_skew_seconds: float = 300.0
+    # A worker started before Kafka is reachable waits this long, retrying (0: for ever)
+    kafka_wait_seconds: float = 0.0
+    # Fault injection for tests, e.g. "sink.before_commit=3" (see streams/failpoints.py)
+    failpoints: str = ""
 
     # name in the environment for each field
     ENV_NAMES: ClassVar[dict[str, str]] = {
@@ -113,6 +121,10 @@ class Settings:
         "unreachable_rule": "SANKALP_UNREACHABLE_RULE",
         "state_reminder_hours": "SANKALP_STATE_REMINDER_HOURS",
         "verification_sample_rate": "SANKALP_VERIFICATION_SAMPLE_RATE",
+        "max_payload_bytes": "SANKALP_MAX_PAYLOAD_BYTES",
+        "max_clock_skew_seconds": "SANKALP_MAX_CLOCK_SKEW_SECONDS",
+        "kafka_wait_seconds": "SANKALP_KAFKA_WAIT_SECONDS",
+        "failpoints": "SANKALP_FAILPOINTS",
     }
 
     @classmethod
@@ -144,6 +156,11 @@ class Settings:
             raise SettingsError("SANKALP_CLOCK must be 'wall' or 'event'")
         if self.tick_interval_seconds <= 0:
             raise SettingsError("SANKALP_TICK_INTERVAL_SECONDS must be positive")
+        if self.max_payload_bytes < 1024:
+            raise SettingsError("SANKALP_MAX_PAYLOAD_BYTES must be at least 1024")
+        if self.max_clock_skew_seconds < 0 or self.kafka_wait_seconds < 0:
+            raise SettingsError(
+                "SANKALP_MAX_CLOCK_SKEW_SECONDS and SANKALP_KAFKA_WAIT_SECONDS cannot be negative")
         try:
             self.policy()
             self.calendar()
