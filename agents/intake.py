@@ -11,6 +11,7 @@ private contacts topic, for call-backs.
 from __future__ import annotations
 
 from agents.runtime import (
+    ahead_of_clock,
     by_citizen_topic,
     callers_table,
     commands_topic,
@@ -19,6 +20,7 @@ from agents.runtime import (
     events_topic,
     intake_rules,
     observe_latency,
+    oversized,
     submitted_topic,
 )
 from core.intake import CallerHistory, citizen_ref, decide_submission
@@ -33,6 +35,8 @@ from streams.app import app, settings
 def validate(raw: bytes, key: bytes | None) -> ComplaintSubmitted:
     submitted = decode(raw, allowed=(ComplaintSubmitted,))
     assert isinstance(submitted, ComplaintSubmitted)
+    if reason := ahead_of_clock(submitted.occurred_at):
+        raise InvalidEvent(reason)
     if key is None or key.decode(errors="replace") != submitted.complaint_id:
         raise InvalidEvent("the message key must be the complaint_id")
     try:
@@ -46,6 +50,9 @@ def validate(raw: bytes, key: bytes | None) -> ComplaintSubmitted:
 @app.agent(submitted_topic)
 async def intake_validate(stream):
     async for event in stream.events():
+        if reason := oversized(event.message):
+            await dead_letter(event.message, reason)
+            continue
         try:
             submitted = validate(event.value, event.message.key)
         except InvalidEvent as exc:

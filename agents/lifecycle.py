@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agents.runtime import (
+    ahead_of_clock,
     clock,
     commands_topic,
     complaints_table,
@@ -19,12 +20,14 @@ from agents.runtime import (
     dead_letter,
     deadlines_table,
     events_topic,
+    metrics,
     observe_latency,
+    oversized,
     state_topic,
     time_index,
 )
 from core.lifecycle import ComplaintState, decide, next_wakeup, snapshot
-from schemas.events import COMMANDS, decode
+from schemas.events import COMMANDS, ClockTick, CommandRejected, ComplaintEscalated, decode
 from schemas.records import InvalidEvent
 from streams.app import app
 
@@ -38,6 +41,9 @@ def load(complaint_id: str) -> ComplaintState | None:
 async def lifecycle(stream):
     async for event in stream.events():
         message = event.message
+        if reason := oversized(message):
+            await dead_letter(message, reason)
+            continue
         try:
             command = decode(event.value, allowed=COMMANDS)
         except InvalidEvent as exc:
@@ -47,7 +53,13 @@ async def lifecycle(stream):
         if key != command.complaint_id:
             await dead_letter(message, "the message key must be the complaint_id")
             continue
-        clock.observe(command.occurred_at)
+        if isinstance(command, ClockTick):
+            # Event time moves only with clock ticks, which sources publish after everything
+            # dated before them: a command from another partition never drags it ahead.
+            clock.observe(command.occurred_at)
+        elif reason := ahead_of_clock(command.occurred_at):
+            await dead_letter(message, reason)
+            continue
         before = load(command.complaint_id)
         decision = decide(before, command, context)
         after = decision.state
@@ -63,4 +75,11 @@ async def lifecycle(stream):
         time_index.schedule(command.complaint_id, wake)
         for out in decision.events:
             await events_topic.send(key=message.key, value=out.to_json())
+            if isinstance(out, CommandRejected):
+                await dead_letter(message, f"refused: {out.reason}")
+            elif isinstance(out, ComplaintEscalated) and out.cause == "deadline_missed":
+                # An escalation is dated at its due moment; how late it actually ran is
+                # the distance from there to this worker's clock.
+                metrics.escalation_delay_seconds.observe(
+                    max(0.0, (clock.now() - out.previous_due_at).total_seconds()))
         observe_latency("lifecycle", message)

@@ -107,16 +107,41 @@ async def acknowledged(pending: list) -> None:
         await asyncio.gather(*pending)
 
 
+def oversized(message) -> str | None:
+    """Ingress topics take up to a few MB so that an oversized payload reaches us and gets a
+    dead letter with the reason, instead of a producer error nobody reads."""
+    size = len(message.value or b"")
+    if size > settings.max_payload_bytes:
+        return (f"payload of {size:,} bytes is over the {settings.max_payload_bytes:,}-byte "
+                f"limit (SANKALP_MAX_PAYLOAD_BYTES); the dead letter keeps its first "
+                f"{settings.max_payload_bytes:,} bytes")
+    return None
+
+
+def ahead_of_clock(occurred_at: datetime) -> str | None:
+    """In wall time, a command dated in the future would fire its complaint's deadlines
+    early (the core catches up to a command's time): refuse it. In event time the events
+    define time (replays, tests), so there is nothing to compare with."""
+    if clock.mode != "wall":
+        return None
+    limit = clock.now() + timedelta(seconds=settings.max_clock_skew_seconds)
+    if occurred_at > limit:
+        return (f"occurred_at {occurred_at.isoformat()} is more than "
+                f"{settings.max_clock_skew_seconds:g} s ahead of the pipeline clock "
+                f"(SANKALP_MAX_CLOCK_SKEW_SECONDS)")
+    return None
+
+
 async def dead_letter(message, reason: str) -> None:
     """Park an input we cannot accept, with the reason; never log its content (it may hold
-    personal data)."""
+    personal data). The original is kept up to the payload limit."""
     letter = DeadLetter.of(
         event_id=derived_id("dead-letter", message.topic, message.partition, message.offset),
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
         key=message.key,
-        raw=message.value or b"",
+        raw=(message.value or b"")[:settings.max_payload_bytes],
         reason=reason,
         received_at=datetime.now(UTC),
     )

@@ -169,7 +169,8 @@ def decide(state: ComplaintState | None, command: Event, ctx: Context) -> Decisi
         decision = _verification(state, command, ctx)
     else:
         decision = Decision(state, (_reject(command, "not a command for complaints"),))
-    decision = _applied(decision, command)
+    if not _refused(decision, state):
+        decision = _applied(decision, command)
     return Decision(decision.state, (*caught_up.events, *decision.events))
 
 
@@ -215,6 +216,14 @@ def snapshot(state: ComplaintState) -> ComplaintStateSnapshot:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _refused(decision: Decision, state: ComplaintState) -> bool:
+    """A command refused outright leaves no trace in the state (not even its id), so a
+    stream of bad commands cannot change a complaint's version or history; a repeat of it
+    is refused again, with the same derived rejection id."""
+    return decision.state is state and bool(decision.events) and all(
+        isinstance(e, CommandRejected) for e in decision.events)
 
 
 def _applied(decision: Decision, command: Event) -> Decision:
@@ -349,56 +358,72 @@ def _escalate(state: ComplaintState, cause: EscalationCause, now: datetime, ctx:
     return Decision(_bump(moved, now), (event,))
 
 
+# A far-future clock would otherwise fire reminders without end in one call; the rest fire
+# on the next tick.
+MAX_STEPS_PER_TICK = 1000
+
+
 def _tick(state: ComplaintState, now: datetime, ctx: Context) -> Decision:
-    if state.status not in OPEN_WITH_DEADLINE:
-        return Decision(state)
+    """Fire whatever fell due up to `now`, each at its own moment (a warning at its fraction
+    of the time limit, an escalation at the due time, a reminder at its hour). So the state
+    does not depend on how late the timer ran or whether a command caught it up first:
+    replays, redeliveries and restarts reach the same state."""
     events: list[Event] = []
-    if not state.overdue_at_state:
-        sent = list(state.warnings_sent)
-        for fraction in sorted(ctx.policy.warning_fractions):
-            if fraction in sent or now < _warning_time(state, fraction):
-                continue
-            sent.append(fraction)
-            if now < state.due_at:  # past the deadline a warning is moot: it escalates
-                events.append(SlaWarning(
-                    event_id=derived_id(state.complaint_id, "warning", state.level,
-                                        state.assigned_at.isoformat(), fraction),
-                    complaint_id=state.complaint_id,
-                    occurred_at=now,
-                    department=state.department,
-                    district=state.district,
-                    level=state.level,
-                    officer_id=state.officer_id,
-                    fraction=fraction,
-                    due_at=state.due_at,
-                ))
-        if tuple(sent) != state.warnings_sent:
-            state = _bump(replace(state, warnings_sent=tuple(sent)), now)
-    if now < state.due_at:
-        return Decision(state, tuple(events))
+    for _ in range(MAX_STEPS_PER_TICK):
+        moment = next_wakeup(state, ctx.policy)
+        if moment is None or moment > now:
+            break
+        step = _fire(state, moment, ctx)
+        state = step.state
+        assert state is not None
+        events.extend(step.events)
+    return Decision(state, tuple(events))
+
+
+def _fire(state: ComplaintState, moment: datetime, ctx: Context) -> Decision:
+    """What happens at `moment`, one of the complaint's wake-ups (see next_wakeup)."""
+    if state.overdue_at_state:
+        return _remind(state, moment, ctx)
+    if moment < state.due_at:
+        due = [f for f in sorted(ctx.policy.warning_fractions)
+               if f not in state.warnings_sent and _warning_time(state, f) <= moment]
+        warned = _bump(replace(state, warnings_sent=(*state.warnings_sent, *due)), moment)
+        return Decision(warned, tuple(
+            SlaWarning(
+                event_id=derived_id(state.complaint_id, "warning", state.level,
+                                    state.assigned_at.isoformat(), fraction),
+                complaint_id=state.complaint_id,
+                occurred_at=moment,
+                department=state.department,
+                district=state.district,
+                level=state.level,
+                officer_id=state.officer_id,
+                fraction=fraction,
+                due_at=state.due_at,
+            ) for fraction in due))
     if next_level(state.department, state.level) is not None:
         lapse_key = derived_id(state.complaint_id, "lapse", state.level,
                                state.assigned_at.isoformat())
-        escalated = _escalate(state, "deadline_missed", now, ctx, lapse_key)
-        return Decision(escalated.state, (*events, *escalated.events))
-    # Overdue at the state level: mark it and keep reminding, for ever.
-    if state.overdue_at_state and state.next_reminder_at and now < state.next_reminder_at:
-        return Decision(state, tuple(events))
+        return _escalate(state, "deadline_missed", moment, ctx, lapse_key)
+    return _remind(state, moment, ctx)
+
+
+def _remind(state: ComplaintState, moment: datetime, ctx: Context) -> Decision:
+    """Overdue at the state level: mark it and keep reminding, for ever."""
     reminder = state.reminders + 1
     state = _bump(replace(state, overdue_at_state=True, reminders=reminder,
-                          next_reminder_at=now + ctx.policy.state_reminder_every), now)
-    events.append(OverdueAtState(
+                          next_reminder_at=moment + ctx.policy.state_reminder_every), moment)
+    return Decision(state, (OverdueAtState(
         event_id=derived_id(state.complaint_id, "overdue", state.assigned_at.isoformat(),
                             reminder),
         complaint_id=state.complaint_id,
-        occurred_at=now,
+        occurred_at=moment,
         department=state.department,
         district=state.district,
         officer_id=state.officer_id,
         due_at=state.due_at,
         reminder=reminder,
-    ))
-    return Decision(state, tuple(events))
+    ),))
 
 
 def _recorded(state: ComplaintState, command: OfficerActed) -> OfficerActionRecorded:

@@ -29,9 +29,6 @@ def count_events(metrics: Metrics, events: Iterable[Event],
         elif isinstance(e, ComplaintEscalated):
             metrics.escalated.labels(e.cause, str(e.from_level), e.department,
                                      e.district).inc()
-            if e.cause == "deadline_missed":
-                delay = (e.occurred_at - e.previous_due_at).total_seconds()
-                metrics.escalation_delay_seconds.observe(max(0.0, delay))
         elif isinstance(e, ComplaintClosed):
             metrics.closed.labels(e.reason, e.department, e.district).inc()
             metrics.resolution_seconds.labels(e.department).observe(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import psycopg2
 from confluent_kafka.admin import AdminClient
 
-from schemas.events import ClockTick, ComplaintSubmitted
+from schemas.events import ComplaintSubmitted
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.lag import group_lag
 from streams.admin import delete_topics_with_prefix, ensure_topics
@@ -180,8 +179,7 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
                 time.sleep(wait)
             # Quiet hours still pass: tick the clock every simulated 15 minutes.
             while next_tick <= event.occurred_at:
-                publisher.send(COMPLAINT_COMMANDS.name, "CLOCK", ClockTick(
-                    event_id=str(uuid.uuid4()), complaint_id="CLOCK", occurred_at=next_tick))
+                publisher.watermark(next_tick)
                 next_tick += timedelta(minutes=15)
             topic = (COMPLAINTS_SUBMITTED.name if isinstance(event, ComplaintSubmitted)
                      else COMPLAINT_COMMANDS.name)

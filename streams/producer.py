@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from confluent_kafka import Producer
 
 from schemas.records import Record
@@ -37,11 +39,14 @@ class EventPublisher:
         if err is not None:
             self._errors.append(f"{msg.topic()}: {err}")
 
-    def send(self, topic_name: str, key: str, record: Record) -> None:
+    def send(self, topic_name: str, key: str, record: Record,
+             partition: int | None = None) -> None:
+        extra = {} if partition is None else {"partition": partition}
         while True:
             try:
                 self._producer.produce(self.settings.topic(topic_name), key=key.encode(),
-                                       value=record.to_json(), on_delivery=self._on_delivery)
+                                       value=record.to_json(), on_delivery=self._on_delivery,
+                                       **extra)
                 break
             except BufferError:  # local queue full: let deliveries drain, then retry
                 self._producer.poll(0.1)
@@ -53,3 +58,18 @@ class EventPublisher:
             raise RuntimeError(
                 f"{remaining} message(s) undelivered; errors: {self._errors[:5]}"
             )
+
+    def watermark(self, at: datetime) -> None:
+        """Event time only: tell every worker that time has reached `at`, once everything
+        dated before it is on the broker. A clock tick goes to every partition of the
+        commands topic (each worker follows the ticks of its own partitions), after a
+        flush, so no command dated earlier can land behind a deadline it preceded."""
+        from schemas.events import ClockTick
+        from streams.topics import COMPLAINT_COMMANDS
+
+        self.flush()
+        for partition in range(COMPLAINT_COMMANDS.partitions_for(self.settings)):
+            tick = ClockTick(event_id=f"watermark/{at.isoformat()}/{partition}",
+                             complaint_id="CLOCK", occurred_at=at)
+            self.send(COMPLAINT_COMMANDS.name, "CLOCK", tick, partition=partition)
+        self.flush()

@@ -20,6 +20,10 @@ from streams.settings import Settings
 Audience = Literal["public", "internal", "private"]
 
 DAY_MS = 24 * 60 * 60 * 1000
+# Ingress topics accept up to 8 MiB (the broker default is 1 MiB) so that an oversized
+# payload reaches the agents and is dead-lettered with the reason (SANKALP_MAX_PAYLOAD_BYTES)
+# rather than failing in a producer nobody watches.
+INGRESS_MAX_MESSAGE_BYTES = {"max.message.bytes": str(8 * 1024 * 1024)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ COMPLAINTS_SUBMITTED = TopicSpec(
     carries="complaints as the channels (1100 call centre, portal, app, WhatsApp, CM office, "
             "Jan Manch desks) hand them over; holds the citizen's phone and name",
     retention_ms=7 * DAY_MS,
+    extra_config=INGRESS_MAX_MESSAGE_BYTES,
     payloads=(ComplaintSubmitted,),
     audience="private",
 )
@@ -83,6 +88,7 @@ COMPLAINT_COMMANDS = TopicSpec(
     carries="everything that may change a complaint, in order: registrations accepted by "
             "intake, officer actions, citizen feedback, verification results, the clock's ticks",
     retention_ms=30 * DAY_MS,
+    extra_config=INGRESS_MAX_MESSAGE_BYTES,
     payloads=COMMANDS,
 )
 COMPLAINT_EVENTS = TopicSpec(

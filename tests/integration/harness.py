@@ -13,7 +13,6 @@ from confluent_kafka import Consumer
 from schemas.deadletter import DeadLetter
 from schemas.events import (
     CitizenFeedback,
-    ClockTick,
     ComplaintSubmitted,
     Event,
     OfficerActed,
@@ -104,10 +103,10 @@ class Pipeline:
                                         outcome=outcome))
 
     def advance_clock(self, to: datetime) -> None:
-        """Event-time mode: a tick for a complaint nobody registered moves the worker's
-        clock; the deadline timer then fires whatever fell due."""
-        self.command(ClockTick(event_id=str(uuid.uuid4()), complaint_id="CLOCK",
-                               occurred_at=to))
+        """Event-time mode: a watermark (a clock tick on every partition) moves the
+        workers' clock; the deadline timer then fires whatever fell due."""
+        self._saw(to)
+        self.publisher.watermark(to)
 
     def raw(self, topic_name: str, key: bytes | None, value: bytes) -> None:
         from streams.producer import make_producer

@@ -176,7 +176,6 @@ def test_known_scenario_gives_the_expected_rows_and_metrics(sink_settings, pg_ur
                   district="Mandi") == 1
     assert metric(metrics, "sankalp_complaints_open", level="3", department="JSV",
                   district="Mandi") == 1
-    assert metric(metrics, "sankalp_escalation_delay_seconds_count") == 2
     assert metric(metrics, "sankalp_sink_postgres_up") == 1
     assert metric(metrics, "sankalp_consumer_lag_messages", consumer=sink_settings.app_id,
                   topic=sink_settings.topic(COMPLAINT_COMMANDS.name)) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -130,7 +131,8 @@ def test_lapses_climb_block_tehsil_district_state_then_keep_reminding():
     reminders = run.of(OverdueAtState)
     assert [r.reminder for r in reminders] == [1, 2, 3]
     assert run.state.overdue_at_state and run.state.is_open
-    assert next_wakeup(run.state, CTX.policy) == due + timedelta(days=3, hours=1)
+    # each reminder at its own hour, whenever the tick ran
+    assert next_wakeup(run.state, CTX.policy) == due + timedelta(days=3)
 
 
 def test_sla_warnings_at_half_and_three_quarters():
@@ -326,9 +328,14 @@ def test_invariants_hold_for_any_sequence(steps):
         # every open complaint has exactly one responsible officer and one due time
         if state.is_open:
             assert state.officer_id and state.due_at is not None
-        # at most one escalation out of a level per assignment
+        # a late tick may climb several levels, but one at a time, each from where the
+        # previous one arrived
         escalations = [e for e in decision.events if isinstance(e, ComplaintEscalated)]
-        assert len(escalations) <= 1
+        for a, b in itertools.pairwise(escalations):
+            assert b.from_level == a.to_level and b.occurred_at >= a.occurred_at
+        # a refused command leaves the complaint exactly as the catch-up left it
+        if decision.events and all(isinstance(e, CommandRejected) for e in decision.events):
+            assert state == before
     lapses = [(e.from_level, e.previous_due_at) for e in run.of(ComplaintEscalated)
               if e.cause == "deadline_missed"]
     assert len(lapses) == len(set(lapses))
@@ -344,6 +351,38 @@ def test_replaying_any_prefix_twice_gives_the_same_state(steps, data):
     # Ticks are not remembered by id (they are idempotent by state), and a repeated tick at
     # an earlier time than the state's clock changes nothing either.
     assert twice.state == once.state
+
+
+@settings(max_examples=150)
+@given(st.lists(step, max_size=20), st.lists(st.floats(0, 1), max_size=20))
+def test_the_state_does_not_depend_on_when_the_timer_ran(steps, tick_points):
+    """Extra ticks anywhere between the commands (a timer running early, late, twice) lead
+    to the same final state and the same events as the commands alone."""
+    commands = build_commands(steps)
+    end = (commands[-1].occurred_at if commands else T0) + timedelta(days=40)
+    plain = fold([*commands, ClockTick(event_id="end", complaint_id="HP-1", occurred_at=end)])
+    times = [c.occurred_at for c in commands] or [T0]
+    spread = end - T0
+    extra = [ClockTick(event_id=f"x-{i}", complaint_id="HP-1", occurred_at=T0 + spread * f)
+             for i, f in enumerate(tick_points)]
+    # each extra tick goes in right after the last command it does not precede in time
+    merged = sorted([*((c.occurred_at, 0, i, c) for i, c in enumerate(commands)),
+                     *((t.occurred_at, 1, i, t) for i, t in enumerate(extra))],
+                    key=lambda item: (item[0], item[1], item[2]))
+    ticked = fold([c for *_, c in merged]
+                  + [ClockTick(event_id="end", complaint_id="HP-1", occurred_at=end)])
+    assert times  # (commands keep their order: their times never decrease)
+    assert ticked.state == plain.state
+    assert {e.event_id: e for e in ticked.events} == {e.event_id: e for e in plain.events}
+
+
+def test_a_refused_command_leaves_no_trace():
+    run = Run()
+    run.register()
+    before = run.state
+    decision = run.act("resolution_proposed", T0 + timedelta(hours=1), officer="OFF-STRANGER")
+    assert [type(e) for e in decision.events] == [CommandRejected]
+    assert run.state == before  # no version, no applied id, no updated_at
 
 
 def test_state_survives_its_storage_form():
