@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
 from confluent_kafka import Consumer
 
 from core.reference import category
@@ -23,6 +22,7 @@ from sinks.postgres import connect
 from streams.admin import delete_topics_with_prefix, ensure_topics
 from streams.demo import SinkProcess
 from streams.producer import EventPublisher, make_producer
+from streams.security import confluent_config
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, TopicSpec
 from streams.worker_process import WorkerProcess
@@ -66,12 +66,12 @@ class Rig:
             metrics_port=0, sink_metrics_port=0, **overrides)
         self.work = work
         ensure_topics(self.settings, ALL_TOPICS)
-        conn = psycopg2.connect(base.database_url)
+        conn = connect(base.database_url, base.database_password)
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'CREATE SCHEMA "{name}"')
         conn.close()
-        conn = connect(self.settings.database_url)
+        conn = connect(self.settings.database_url, self.settings.database_password)
         migrate(conn)
         self.conn = conn
         self.worker = WorkerProcess(self.settings, work / f"{name}-worker.log")
@@ -131,8 +131,9 @@ class Rig:
         self.sink.stop()
         self.conn.close()
         delete_topics_with_prefix(self.settings.kafka_bootstrap_servers,
-                                  self.settings.topic_prefix, self.settings.app_id)
-        conn = psycopg2.connect(self.base_url)
+                                  self.settings.topic_prefix, self.settings.app_id,
+                                  settings=self.settings)
+        conn = connect(self.base_url, self.settings.database_password)
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
@@ -158,8 +159,8 @@ def raw_kafka(base: Settings, n: int) -> dict:
                 producer.poll(0.05)
     producer.flush(120)
     produced = time.monotonic() - started
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": name, "auto.offset.reset": "earliest"})
+    consumer = Consumer(confluent_config(settings)
+                        | {"group.id": name, "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     seen = 0
     started = time.monotonic()
@@ -167,7 +168,8 @@ def raw_kafka(base: Settings, n: int) -> dict:
         seen += sum(1 for m in consumer.consume(10000, 0.5) if not m.error())
     consumed = time.monotonic() - started
     consumer.close()
-    delete_topics_with_prefix(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    delete_topics_with_prefix(settings.kafka_bootstrap_servers, settings.topic_prefix,
+                              settings=settings)
     return {"messages": n, "produce_per_s": n / produced, "consume_per_s": seen / consumed,
             "round_trip_per_s": n / (produced + consumed)}
 
@@ -196,8 +198,8 @@ def latency(base: Settings, work: Path, rate: float, seconds: float) -> dict:
     rig = Rig(base, work, clock="event")
     try:
         rig.start()
-        consumer = Consumer({"bootstrap.servers": rig.settings.kafka_bootstrap_servers,
-                             "group.id": f"{rig.schema}-lat", "auto.offset.reset": "latest"})
+        consumer = Consumer(confluent_config(rig.settings)
+                            | {"group.id": f"{rig.schema}-lat", "auto.offset.reset": "latest"})
         consumer.subscribe([rig.settings.topic("complaints.events.v1")])
         while not consumer.assignment():
             consumer.poll(0.1)
@@ -255,8 +257,8 @@ def escalations_under_load(base: Settings, work: Path, open_complaints: int) -> 
             at = due_from + timedelta(seconds=30 * i / open_complaints) - timedelta(days=sla)
             events.append(ComplaintSubmitted(**{**s.__dict__, "occurred_at": at,
                                                 "category": "drinking_water_supply"}))
-        consumer = Consumer({"bootstrap.servers": rig.settings.kafka_bootstrap_servers,
-                             "group.id": f"{rig.schema}-esc", "auto.offset.reset": "earliest"})
+        consumer = Consumer(confluent_config(rig.settings)
+                            | {"group.id": f"{rig.schema}-esc", "auto.offset.reset": "earliest"})
         consumer.subscribe([rig.settings.topic("complaints.events.v1")])
         rig.send(events)
         delays: list[float] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -40,6 +41,25 @@ def java_binary() -> str:
     return found
 
 
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+@dataclass(frozen=True)
+class SaslListener:
+    """An extra client listener that requires SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512,
+    unencrypted) with these users, for tests of the clients' security settings. The nodes
+    still talk to each other, and readiness is still checked, on the PLAINTEXT listener."""
+
+    port: int
+    users: tuple[tuple[str, str], ...]  # (name, password)
+
+    def __post_init__(self) -> None:
+        # Names and passwords go unquoted into JAAS and StorageTool arguments.
+        for name, password in self.users:
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", name + password):
+                raise ValueError("SASL test users: letters, digits, '-' and '_' only")
+
+
 @dataclass(frozen=True)
 class KafkaCluster:
     """A set of KRaft nodes sharing one cluster id, described by where it lives and its ports."""
@@ -51,6 +71,7 @@ class KafkaCluster:
     logs: Path  # <stack_dir>/logs
     libs: Path
     heap: str = "512m"
+    sasl: SaslListener | None = None  # single node only
 
     # --- addresses -------------------------------------------------------------------
     def broker_port(self, node_id: int) -> int:
@@ -81,20 +102,24 @@ class KafkaCluster:
         replicated = self.nodes >= 3
         rf = 3 if replicated else 1
         min_isr = 2 if replicated else 1
+        listeners = (
+            f"PLAINTEXT://127.0.0.1:{self.broker_port(node_id)},"
+            f"CONTROLLER://127.0.0.1:{self.controller_port(node_id)}"
+        )
+        protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+        if self.sasl is not None:
+            if self.nodes != 1:
+                raise ServiceError("a SASL listener is only supported on a single node")
+            listeners += f",SASL_PLAINTEXT://127.0.0.1:{self.sasl.port}"
+            protocols += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
         lines = {
             "process.roles": "broker,controller",
             "node.id": node_id,
-            "listeners": (
-                f"PLAINTEXT://127.0.0.1:{self.broker_port(node_id)},"
-                f"CONTROLLER://127.0.0.1:{self.controller_port(node_id)}"
-            ),
-            "advertised.listeners": (
-                f"PLAINTEXT://127.0.0.1:{self.broker_port(node_id)},"
-                f"CONTROLLER://127.0.0.1:{self.controller_port(node_id)}"
-            ),
+            "listeners": listeners,
+            "advertised.listeners": listeners,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": protocols,
             "log.dirs": self.node_dir(node_id) / "data",
             # Topics are created on purpose (`sankalp topics create`, Faust's own internal
             # topics); a typo must fail loudly instead of making a one-partition topic.
@@ -124,7 +149,24 @@ class KafkaCluster:
             lines["controller.quorum.voters"] = ",".join(
                 f"{n}@127.0.0.1:{self.controller_port(n)}" for n in self.node_ids
             )
+        if self.sasl is not None:
+            lines.update(self._sasl_properties(self.sasl))
         return "".join(f"{k}={v}\n" for k, v in lines.items())
+
+    @staticmethod
+    def _sasl_properties(sasl: SaslListener) -> dict[str, str]:
+        """PLAIN users live in the listener's JAAS line; SCRAM users in the cluster metadata
+        (written when the storage is formatted, see `_format`)."""
+        prefix = "listener.name.sasl_plaintext"
+        plain_users = " ".join(f'user_{name}="{password}"' for name, password in sasl.users)
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        return {
+            f"{prefix}.sasl.enabled.mechanisms": ",".join(SASL_MECHANISMS),
+            f"{prefix}.plain.sasl.jaas.config":
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
+            f"{prefix}.scram-sha-256.sasl.jaas.config": scram,
+            f"{prefix}.scram-sha-512.sasl.jaas.config": scram,
+        }
 
     def _java(self, node_id: int, main: str, *args: str) -> list[str]:
         log4j = resources.files("devstack.resources").joinpath("log4j2.properties")
@@ -159,6 +201,9 @@ class KafkaCluster:
         args = ["format", "-t", cluster_id, "-c", str(config)]
         if self.nodes == 1:
             args.append("--standalone")
+        for name, password in self.sasl.users if self.sasl is not None else ():
+            for mechanism in SASL_MECHANISMS[1:]:
+                args += ["--add-scram", f"{mechanism}=[name={name},password={password}]"]
         result = subprocess.run(
             self._java(node_id, "kafka.tools.StorageTool", *args),
             capture_output=True,

@@ -66,6 +66,10 @@ class LocalPostgres:
     home: Path  # <stack_dir>/postgres
     logs: Path
     port: int
+    # For tests of the clients' TLS settings: serve TLS with this (certificate, key) ...
+    tls: tuple[Path, Path] | None = None
+    # ... and replace initdb's pg_hba.conf (which trusts every local connection) by these lines
+    hba: tuple[str, ...] | None = None
 
     @property
     def url(self) -> str:
@@ -121,12 +125,23 @@ class LocalPostgres:
             )
             if result.returncode != 0:
                 raise ServiceError(f"initdb failed:\n{result.stdout}{result.stderr}")
+        options = ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+                   "-c", "max_connections=200", "-c", "shared_buffers=256MB"]
+        if self.tls is not None:
+            # PostgreSQL's defaults: server.crt / server.key in the data folder, and a key
+            # nobody but the server's user can read (it refuses to start otherwise).
+            for source, name in zip(self.tls, ("server.crt", "server.key"), strict=True):
+                shutil.copyfile(source, data / name)
+                os.chmod(data / name, 0o600)
+                if user is not None:
+                    shutil.chown(data / name, user)
+            options += ["-c", "ssl=on"]
+        if self.hba is not None:
+            (data / "pg_hba.conf").write_text("".join(f"{line}\n" for line in self.hba))
         say(f"starting PostgreSQL on 127.0.0.1:{self.port}")
         self.logs.mkdir(parents=True, exist_ok=True)
         pid = spawn(
-            [pg_bin("postgres"), "-D", str(data), "-p", str(self.port),
-             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-             "-c", "max_connections=200", "-c", "shared_buffers=256MB"],
+            [pg_bin("postgres"), "-D", str(data), "-p", str(self.port), *options],
             pid_file=self.pid_file, log_file=self.log_file, user=user,
         )
         wait_until(self._accepts_connections, timeout=timeout, what="PostgreSQL",

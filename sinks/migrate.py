@@ -66,7 +66,15 @@ def migrate(conn: psycopg2.extensions.connection) -> list[Migration]:
 
 
 def check(conn: psycopg2.extensions.connection) -> None:
-    pending = [m for m in available() if m.version not in applied(conn)]
+    """Refuse to run against a database that is behind. Read-only: the sink's role has no
+    DDL, so it cannot create the ledger the way `applied` does."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('schema_migration') IS NOT NULL")
+        done: set[int] = set()
+        if cur.fetchone()[0]:
+            cur.execute("SELECT version FROM schema_migration")
+            done = {row[0] for row in cur.fetchall()}
+    pending = [m for m in available() if m.version not in done]
     if pending:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
         raise MigrationsPending(f"database schema is behind: {names} pending; "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import psycopg2
 import psycopg2.extensions
 
+from streams.security import Secret
+
 SMOKE_DDL = """
 CREATE TABLE IF NOT EXISTS smoke_assignment (
     complaint_id   text PRIMARY KEY,
@@ -18,8 +20,13 @@ CREATE TABLE IF NOT EXISTS smoke_assignment (
 """
 
 
-def connect(database_url: str) -> psycopg2.extensions.connection:
-    return psycopg2.connect(database_url, connect_timeout=10)
+def connect(database_url: str, password: Secret | None = None, *,
+            connect_timeout: int = 10) -> psycopg2.extensions.connection:
+    """A connection to DATABASE_URL. libpq reads TLS from the URL (`sslmode=verify-full`,
+    `sslrootcert=`, ...) or from PGSSLMODE / PGSSLROOTCERT / PGSSLCERT / PGSSLKEY; `password`
+    (DATABASE_PASSWORD or DATABASE_PASSWORD_FILE) is handed to libpq apart from the URL."""
+    extra = {} if password is None else {"password": password.reveal()}
+    return psycopg2.connect(database_url, connect_timeout=connect_timeout, **extra)
 
 
 def upsert_smoke_assignment(conn: psycopg2.extensions.connection, assignment: dict) -> None:

@@ -23,6 +23,7 @@ from psycopg2.extras import execute_values
 
 from sinks import migrate
 from sinks.metrics import Metrics
+from sinks.postgres import connect
 from sinks.rows import (
     CONTACT_COLUMNS,
     ESCALATION_COLUMNS,
@@ -32,6 +33,7 @@ from sinks.rows import (
     Batch,
     Record,
 )
+from streams.security import confluent_config, redact_url
 from streams.settings import Settings
 from streams.topics import CITIZEN_CONTACTS, COMPLAINT_EVENTS, COMPLAINT_STATE, DEAD_LETTERS
 
@@ -61,8 +63,17 @@ STATEMENTS = {
         "ON CONFLICT (event_id) DO NOTHING"),
     "citizen_contact": (
         f"INSERT INTO citizen_contact ({', '.join(CONTACT_COLUMNS)}) VALUES %s "
-        "ON CONFLICT (complaint_id) DO UPDATE SET citizen_ref = EXCLUDED.citizen_ref, "
-        "citizen_phone = EXCLUDED.citizen_phone, citizen_name = EXCLUDED.citizen_name"),
+        "ON CONFLICT (complaint_id) DO NOTHING"),
+}
+# Run before the table's statement above: an upsert in two steps. `ON CONFLICT DO UPDATE
+# SET x = EXCLUDED.x` needs SELECT on x, and the sink's role (migration 0003) must not be
+# able to read phone numbers and names back; this UPDATE only reads complaint_id.
+UPDATES_FIRST = {
+    "citizen_contact": (
+        "UPDATE citizen_contact AS c SET citizen_ref = v.citizen_ref, "
+        "citizen_phone = v.citizen_phone, citizen_name = v.citizen_name "
+        f"FROM (VALUES %s) AS v ({', '.join(CONTACT_COLUMNS)}) "
+        "WHERE c.complaint_id = v.complaint_id"),
 }
 SAVE_OFFSETS = (
     "INSERT INTO sink_offset (consumer, kafka_topic, kafka_partition, next_offset) VALUES %s "
@@ -110,9 +121,10 @@ class PostgresSink:
         delay = 0.5
         while self._conn is None or self._conn.closed:
             try:
-                self._conn = psycopg2.connect(self.settings.database_url, connect_timeout=5)
+                self._conn = connect(self.settings.database_url,
+                                     self.settings.database_password, connect_timeout=5)
                 self.metrics.sink_up.set(1)
-                log.info("connected to Postgres")
+                log.info("connected to Postgres at %s", redact_url(self.settings.database_url))
             except psycopg2.OperationalError as exc:
                 self._down(exc, delay)
                 delay = min(delay * 2, 10.0)
@@ -168,6 +180,9 @@ class PostgresSink:
             }
             for table, rows in tables.items():
                 if rows:
+                    if table in UPDATES_FIRST:
+                        execute_values(cur, UPDATES_FIRST[table], list(rows.values()),
+                                       page_size=1000)
                     execute_values(cur, STATEMENTS[table], list(rows.values()), page_size=1000)
             if batch.offsets:
                 execute_values(cur, SAVE_OFFSETS, [
@@ -217,8 +232,7 @@ class PostgresSink:
         from streams.topics import COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
 
         if self._admin is None:
-            self._admin = AdminClient(
-                {"bootstrap.servers": self.settings.kafka_bootstrap_servers})
+            self._admin = AdminClient(confluent_config(self.settings))
         topics = [self.settings.topic(t.name)
                   for t in (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)]
         for topic, lag in group_lag(self._admin, self.settings.app_id, topics).items():
@@ -238,7 +252,7 @@ class PostgresSink:
         """Consume until stopped (or, for tests and catch-up jobs, until idle that long)."""
         migrate.check(self._connection())
         consumer = Consumer({
-            "bootstrap.servers": self.settings.kafka_bootstrap_servers,
+            **confluent_config(self.settings),
             "group.id": self.consumer_name,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from streams.security import confluent_config
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, TopicSpec
 
@@ -18,7 +19,7 @@ class TopicMismatch(RuntimeError):
 
 
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    return AdminClient(confluent_config(settings))
 
 
 def ensure_topics(
@@ -67,11 +68,14 @@ def ensure_topics(
 
 
 def delete_topics_with_prefix(bootstrap_servers: str, *prefixes: str, wait: bool = False,
-                              timeout: float = 30.0) -> list[str]:
+                              timeout: float = 30.0,
+                              settings: Settings | None = None) -> list[str]:
     """Best-effort removal of every topic whose name starts with one of `prefixes` (test,
     demo and benchmark data). With `wait`, returns only once they are gone from metadata,
-    so the same names can be created again at once."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    so the same names can be created again at once. `settings` supplies the SASL / TLS
+    options of a secured cluster (the brokers are still `bootstrap_servers`)."""
+    config = confluent_config(settings) if settings is not None else {}
+    admin = AdminClient(config | {"bootstrap.servers": bootstrap_servers})
     names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefixes)]
     if not names:
         return []

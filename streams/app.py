@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import faust
 
+from streams.security import faust_credentials
 from streams.settings import Settings
 from streams.topics import TopicSpec
 
@@ -16,6 +17,9 @@ def create_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        # SASL / TLS (KAFKA_SECURITY_PROTOCOL ...): Faust passes these to every aiokafka
+        # consumer, producer and admin client it makes.
+        broker_credentials=faust_credentials(settings),
         store=settings.table_store,
         datadir=str(settings.worker_data_dir),
         topic_partitions=settings.topic_partitions,

@@ -164,7 +164,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from sinks.migrate import migrate
     from sinks.postgres import connect
 
-    conn = connect(settings.database_url)
+    conn = connect(settings.database_url, settings.database_password)
     try:
         ran = migrate(conn)
     finally:

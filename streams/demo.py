@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
 from confluent_kafka.admin import AdminClient
 
 from schemas.events import ComplaintSubmitted
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.lag import group_lag
+from sinks.postgres import connect
 from streams.admin import delete_topics_with_prefix, ensure_topics
 from streams.producer import EventPublisher
+from streams.security import confluent_config, redact_url
 from streams.settings import Settings
 from streams.topics import (
     ALL_TOPICS,
@@ -66,8 +67,8 @@ def demo_settings(base: Settings, name: str = DEMO_NAME) -> Settings:
 def reset(settings: Settings, base_url: str, name: str) -> None:
     """One demo dataset at a time: drop the previous run's topics and schema."""
     delete_topics_with_prefix(settings.kafka_bootstrap_servers, settings.topic_prefix,
-                              f"{settings.app_id}-", wait=True)
-    conn = psycopg2.connect(base_url)
+                              f"{settings.app_id}-", wait=True, settings=settings)
+    conn = connect(base_url, settings.database_password)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
@@ -141,9 +142,8 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
     reset(settings, base.database_url, options.name)
     ensure_topics(settings, ALL_TOPICS)
     from sinks.migrate import migrate
-    from sinks.postgres import connect
 
-    conn = connect(settings.database_url)
+    conn = connect(settings.database_url, settings.database_password)
     migrate(conn)
     worker = WorkerProcess(settings, log_dir / f"{options.name}-worker.log")
     sink = SinkProcess(settings, log_dir / f"{options.name}-sink.log")
@@ -151,7 +151,7 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
     worker.start()
     sink.start()
     publisher = EventPublisher(settings)
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = AdminClient(confluent_config(settings))
     summary: dict = {}
     try:
         worker.wait_ready(120)
@@ -160,7 +160,8 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
             say(f"worker metrics: http://127.0.0.1:{settings.metrics_port}/metrics")
         if settings.sink_metrics_port:
             say(f"sink metrics:   http://127.0.0.1:{settings.sink_metrics_port}/metrics")
-        say(f"reports: psql '{base.database_url}' -c 'SET search_path={options.name}' "
+        say(f"reports: psql '{redact_url(base.database_url)}' "
+            f"-c 'SET search_path={options.name}' "
             "-c 'SELECT * FROM report_sla_compliance'")
         profile = TrafficProfile(seed=options.seed, days=options.days,
                                  complaints_per_day=options.complaints_per_day)

@@ -16,6 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from core.reference import Block, Officer, OfficerDirectory, build_officer_directory
 from schemas.directory import OfficerPost
 from schemas.records import InvalidEvent
+from streams.security import confluent_config
 from streams.settings import Settings
 from streams.topics import OFFICER_DIRECTORY
 
@@ -79,7 +80,7 @@ class LiveDirectory:
     def _run(self, settings: Settings) -> None:
         topic = settings.topic(OFFICER_DIRECTORY.name)
         consumer = Consumer({
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            **confluent_config(settings),
             "group.id": f"{settings.app_id}-directory-unused",  # assign() only; never commits
             "enable.auto.commit": False,
         })

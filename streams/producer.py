@@ -7,12 +7,13 @@ from datetime import datetime
 from confluent_kafka import Producer
 
 from schemas.records import Record
+from streams.security import confluent_config
 from streams.settings import Settings
 
 
 def make_producer(settings: Settings, **overrides: object) -> Producer:
     config: dict[str, object] = {
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        **confluent_config(settings),
         "enable.idempotence": True,  # no duplicates from retries, order kept per partition
         "acks": "all",
         # Same partitioner as the Faust workers (aiokafka) and the Java clients: a complaint's

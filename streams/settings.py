@@ -11,6 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
+
+from streams.security import (
+    PROTOCOLS,
+    REDACTED,
+    SASL_MECHANISMS,
+    Secret,
+    redact_url,
+    uses_sasl,
+    uses_tls,
+)
 
 LOCAL_KAFKA_PORT = 9092
 LOCAL_CLUSTER_BASE_PORT = 19092
@@ -32,10 +43,19 @@ def _env(name: str, env: Mapping[str, str]) -> str | None:
     return value if value not in (None, "") else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # our __repr__ leaves secrets out
 class Settings:
     # Kafka
     kafka_bootstrap_servers: str = f"127.0.0.1:{LOCAL_KAFKA_PORT}"
+    # Kafka security (streams/security.py): PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: Secret | None = None
+    kafka_ssl_ca_file: Path | None = None
+    kafka_ssl_cert_file: Path | None = None
+    kafka_ssl_key_file: Path | None = None
+    kafka_ssl_key_password: Secret | None = None
     app_id: str = "sankalp"
     topic_prefix: str = ""
     topic_partitions: int = 6
@@ -46,6 +66,8 @@ class Settings:
     log_level: str = "info"
     # Postgres
     database_url: str = field(default_factory=local_database_url)
+    # Given to libpq apart from the URL, so a mounted secret file can hold it
+    database_password: Secret | None = None
     # Local stack (only used when the project starts its own services)
     stack_dir: Path = Path(".stack")
     cache_dir: Path = Path(".cache")
@@ -90,6 +112,14 @@ class Settings:
     # name in the environment for each field
     ENV_NAMES: ClassVar[dict[str, str]] = {
         "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+        "kafka_security_protocol": "KAFKA_SECURITY_PROTOCOL",
+        "kafka_sasl_mechanism": "KAFKA_SASL_MECHANISM",
+        "kafka_sasl_username": "KAFKA_SASL_USERNAME",
+        "kafka_sasl_password": "KAFKA_SASL_PASSWORD",
+        "kafka_ssl_ca_file": "KAFKA_SSL_CA_FILE",
+        "kafka_ssl_cert_file": "KAFKA_SSL_CERT_FILE",
+        "kafka_ssl_key_file": "KAFKA_SSL_KEY_FILE",
+        "kafka_ssl_key_password": "KAFKA_SSL_KEY_PASSWORD",
         "app_id": "SANKALP_APP_ID",
         "topic_prefix": "SANKALP_TOPIC_PREFIX",
         "topic_partitions": "SANKALP_TOPIC_PARTITIONS",
@@ -98,6 +128,7 @@ class Settings:
         "worker_data_dir": "SANKALP_WORKER_DATA_DIR",
         "log_level": "SANKALP_LOG_LEVEL",
         "database_url": "DATABASE_URL",
+        "database_password": "DATABASE_PASSWORD",
         "stack_dir": "SANKALP_STACK_DIR",
         "cache_dir": "SANKALP_CACHE_DIR",
         "kafka_version": "SANKALP_KAFKA_VERSION",
@@ -126,6 +157,32 @@ class Settings:
         "kafka_wait_seconds": "SANKALP_KAFKA_WAIT_SECONDS",
         "failpoints": "SANKALP_FAILPOINTS",
     }
+    # Secrets: each may instead be read from the file named by <ENV NAME>_FILE (e.g. a
+    # mounted Kubernetes secret), and none is ever shown by repr() or in an error message.
+    SECRETS: ClassVar[frozenset[str]] = frozenset({
+        "kafka_sasl_password", "kafka_ssl_key_password", "database_password",
+        "citizen_ref_key",
+    })
+
+    def __post_init__(self) -> None:
+        # Code and tests may pass a plain string (with_overrides); keep it wrapped.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str) and _kind(f.type) == "Secret":
+                object.__setattr__(self, f.name, Secret(value))
+        for name in ("kafka_security_protocol", "kafka_sasl_mechanism"):
+            object.__setattr__(self, name, getattr(self, name).strip().upper())
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in self.SECRETS and value is not None:
+                value = REDACTED
+            elif f.name == "database_url":
+                value = redact_url(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +191,8 @@ class Settings:
         for f in fields(cls):
             name = cls.ENV_NAMES[f.name]
             raw = _env(name, env)
+            if f.name in cls.SECRETS:
+                raw = _secret(name, raw, _env(f"{name}_FILE", env))
             if raw is None:
                 continue
             values[f.name] = _parse(name, raw, f.type)
@@ -152,6 +211,10 @@ class Settings:
             )
         if not self.database_url.startswith(("postgresql://", "postgres://")):
             raise SettingsError("DATABASE_URL must be a postgresql:// URL")
+        if self.database_password is not None and _url_has_password(self.database_url):
+            raise SettingsError("DATABASE_URL carries a password and DATABASE_PASSWORD(_FILE) "
+                                "is set too; give the password one way")
+        self._validate_kafka_security()
         if self.clock not in ("wall", "event"):
             raise SettingsError("SANKALP_CLOCK must be 'wall' or 'event'")
         if self.tick_interval_seconds <= 0:
@@ -166,6 +229,63 @@ class Settings:
             self.calendar()
         except ValueError as exc:
             raise SettingsError(f"lifecycle settings: {exc}") from None
+
+    def _validate_kafka_security(self) -> None:
+        protocol = self.kafka_security_protocol
+        if protocol not in PROTOCOLS:
+            raise SettingsError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}, "
+                                f"got {protocol!r}")
+        credentials = [n for n, v in (("KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                                      ("KAFKA_SASL_PASSWORD", self.kafka_sasl_password))
+                       if v]
+        if uses_sasl(protocol):
+            if self.kafka_sasl_mechanism not in SASL_MECHANISMS:
+                raise SettingsError(f"KAFKA_SASL_MECHANISM must be one of "
+                                    f"{', '.join(SASL_MECHANISMS)}, "
+                                    f"got {self.kafka_sasl_mechanism!r}")
+            if not self.kafka_sasl_username:
+                raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                                    "KAFKA_SASL_USERNAME")
+            if not self.kafka_sasl_password:
+                raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                                    "KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE")
+        elif credentials:
+            # Credentials without SASL would be ignored and the client would connect without
+            # authenticating: say so rather than guess.
+            raise SettingsError(f"{' and '.join(credentials)} set, but KAFKA_SECURITY_PROTOCOL "
+                                f"is {protocol}; use SASL_SSL (or SASL_PLAINTEXT)")
+        files = {"KAFKA_SSL_CA_FILE": self.kafka_ssl_ca_file,
+                 "KAFKA_SSL_CERT_FILE": self.kafka_ssl_cert_file,
+                 "KAFKA_SSL_KEY_FILE": self.kafka_ssl_key_file}
+        given = [name for name, path in files.items() if path is not None]
+        if self.kafka_ssl_key_password is not None:
+            given.append("KAFKA_SSL_KEY_PASSWORD")
+        if not uses_tls(protocol):
+            if given:
+                raise SettingsError(f"{', '.join(given)} set, but KAFKA_SECURITY_PROTOCOL is "
+                                    f"{protocol} (no TLS); use SSL or SASL_SSL")
+            return
+        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
+            raise SettingsError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together "
+                                "(a client certificate and its private key)")
+        if self.kafka_ssl_key_password is not None and self.kafka_ssl_key_file is None:
+            raise SettingsError("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEY_FILE")
+        for name, path in files.items():
+            if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
+                raise SettingsError(f"{name}: {path} is not a readable file")
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes a child process read exactly these settings. It holds
+        the secrets in clear: for a child's environment only, never for a log."""
+        env: dict[str, str] = {}
+        for field_name, name in self.ENV_NAMES.items():
+            value = getattr(self, field_name)
+            if isinstance(value, Secret):
+                value = value.reveal()
+            env[name] = "" if value is None else str(value)  # empty means unset
+            if field_name in self.SECRETS:
+                env[f"{name}_FILE"] = ""  # the value is passed itself; a file would clash
+        return env
 
     def calendar(self):
         from datetime import date
@@ -220,8 +340,38 @@ class Settings:
         return Settings(**values)
 
 
-def _parse(name: str, raw: str, type_name: object) -> object:
+def _kind(type_name: object) -> str:
+    """'int', 'Path', 'Secret', ... from a field's annotation (optional or not)."""
     kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    return kind.removesuffix(" | None")
+
+
+def _secret(name: str, raw: str | None, file_name: str | None) -> str | None:
+    """A secret from NAME or from the file NAME_FILE names; never echoed in an error."""
+    if file_name is None:
+        return raw
+    if raw is not None:
+        raise SettingsError(f"set {name} or {name}_FILE, not both")
+    try:
+        # Files written with `echo` end in a newline that is not part of the secret.
+        value = Path(file_name).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise SettingsError(f"{name}_FILE: cannot read {file_name} ({reason})") from None
+    if not value:
+        raise SettingsError(f"{name}_FILE: {file_name} is empty")
+    return value
+
+
+def _url_has_password(url: str) -> bool:
+    try:
+        return urlsplit(url).password is not None
+    except ValueError:
+        return False
+
+
+def _parse(name: str, raw: str, type_name: object) -> object:
+    kind = _kind(type_name)
     if kind == "int":
         try:
             return int(raw)
@@ -234,5 +384,7 @@ def _parse(name: str, raw: str, type_name: object) -> object:
             raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if kind == "Path":
         return Path(raw)
+    if kind == "Secret":
+        return Secret(raw)
     return raw
 

@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, Producer
 
 from sinks.postgres import connect, upsert_smoke_assignment
 from streams.admin import ensure_topics
+from streams.security import confluent_config
 from streams.settings import Settings
 from streams.topics import SMOKE_ASSIGNMENTS, SMOKE_COMPLAINTS
 from streams.worker_process import WorkerProcess
@@ -41,7 +42,7 @@ def run_smoke(settings: Settings, timeout: float = 120.0) -> dict:
         worker.wait_ready(timeout)
         complaint = sample_complaint()
         producer = Producer({
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            **confluent_config(settings),
             "enable.idempotence": True,
             "acks": "all",
         })
@@ -55,7 +56,7 @@ def run_smoke(settings: Settings, timeout: float = 120.0) -> dict:
             f"{complaint['district']})")
         assignment = _await_assignment(settings, complaint["complaint_id"], timeout, worker)
     say(f"routed to {assignment['department']} at level {assignment['level']}")
-    conn = connect(settings.database_url)
+    conn = connect(settings.database_url, settings.database_password)
     try:
         upsert_smoke_assignment(conn, assignment)
         with conn.cursor() as cur:
@@ -73,7 +74,7 @@ def run_smoke(settings: Settings, timeout: float = 120.0) -> dict:
 def _await_assignment(settings: Settings, complaint_id: str, timeout: float,
                       worker: WorkerProcess) -> dict:
     consumer = Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        **confluent_config(settings),
         "group.id": f"smoke-reader-{uuid.uuid4()}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,

@@ -14,10 +14,7 @@ from streams.settings import Settings
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process read exactly these settings."""
-    env = dict(os.environ)
-    for field_name, env_name in Settings.ENV_NAMES.items():
-        env[env_name] = str(getattr(settings, field_name))
-    return env
+    return {**os.environ, **settings.to_env()}
 
 
 class WorkerProcess:
