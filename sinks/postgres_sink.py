@@ -33,6 +33,7 @@ from sinks.rows import (
     Batch,
     Record,
 )
+from streams.failpoints import Failpoints
 from streams.security import confluent_config, redact_url
 from streams.settings import Settings
 from streams.topics import CITIZEN_CONTACTS, COMPLAINT_EVENTS, COMPLAINT_STATE, DEAD_LETTERS
@@ -115,6 +116,8 @@ class PostgresSink:
         self.rows_written = 0
         self.batches_written = 0
         self._assigned_at: float | None = None
+        # Crash injection for tests (SANKALP_FAILPOINTS); inert when the setting is empty.
+        self.failpoints = Failpoints.from_settings(settings)
 
     # --- Postgres, patiently ---------------------------------------------------------
     def _connection(self) -> psycopg2.extensions.connection:
@@ -188,6 +191,9 @@ class PostgresSink:
                 execute_values(cur, SAVE_OFFSETS, [
                     (self.consumer_name, topic, partition, offset)
                     for (topic, partition), offset in batch.offsets.items()])
+            # Rows and offsets are written, the COMMIT (leaving `with conn`) is not: a crash
+            # here must lose the whole batch, and a restart must write it exactly once.
+            self.failpoints.hit("sink.before_commit")
             return {t: len(r) for t, r in tables.items()}
 
         counts = self._with_postgres(apply)
@@ -258,6 +264,12 @@ class PostgresSink:
             "auto.offset.reset": "earliest",
             # A long Postgres outage holds the batch without polling; stay in the group.
             "max.poll.interval.ms": 30 * 60 * 1000,
+            # A crashed sink (no LeaveGroup) holds its partitions until its session expires;
+            # the same bound as the workers' (SANKALP_SESSION_TIMEOUT_SECONDS) rather than
+            # librdkafka's 45 s, so a restarted sink resumes promptly.
+            "session.timeout.ms": int(self.settings.session_timeout_seconds * 1000),
+            "heartbeat.interval.ms": max(
+                500, min(3000, int(self.settings.session_timeout_seconds * 1000 / 3))),
             # librdkafka reports each partition's lag in its statistics: no extra requests.
             "statistics.interval.ms": 2000,
             "stats_cb": self._on_stats,

@@ -72,12 +72,45 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _wait_for_kafka(settings: Settings, topics: list[str], reader: str) -> bool:
+    """Wait for the cluster and the topics `reader` consumes (streams/kafka_wait.py);
+    False when SANKALP_KAFKA_WAIT_SECONDS ran out (the caller exits with 2)."""
+    import logging
+    import signal
+
+    from streams.kafka_wait import KafkaUnavailable, wait_for_kafka
+
+    def stop_waiting(*_: object) -> None:
+        # Stopped before it ever started: nothing to flush or commit, a clean exit.
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop_waiting)
+    try:
+        wait_for_kafka(settings, topics, reader=reader)
+    except KafkaUnavailable as exc:
+        logging.getLogger("sankalp.kafka_wait").error("%s", exc)
+        return False
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return True
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
     from faust import Worker
 
     import agents  # noqa: F401  (registers every agent on the app)
     from streams.app import app
 
+    # Faust sets up logging only when it starts; until then our lines (the wait for Kafka)
+    # go to stderr in its format. Its own set-up replaces this handler, so nothing doubles.
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
+    topics = sorted({topic for agent in app.agents.values()
+                     for topic in getattr(agent.channel, "topics", ())})
+    if not _wait_for_kafka(settings, topics, "this worker"):
+        return 2
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     Worker(app, loglevel=settings.log_level).execute_from_commandline()
     return 0
@@ -186,6 +219,8 @@ def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
     sink = PostgresSink(settings)
+    if not _wait_for_kafka(settings, sorted(sink.kinds), "the sink"):
+        return 2
     if settings.sink_metrics_port:
         start_http_server(settings.sink_metrics_port, registry=sink.metrics.registry)
         print(f"sink metrics on http://127.0.0.1:{settings.sink_metrics_port}/metrics",
@@ -293,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args, settings)
+    except SettingsError as exc:  # a setting only a command parses (e.g. SANKALP_FAILPOINTS)
+        print(f"sankalp: {exc}", file=sys.stderr)
+        return 2
     except ServiceError as exc:
         print(f"sankalp: {exc}", file=sys.stderr)
         return 1
