@@ -15,6 +15,7 @@ from agents.runtime import (
     ahead_of_clock,
     clock,
     commands_topic,
+    committed_offset,
     complaints_table,
     context,
     dead_letter,
@@ -32,9 +33,46 @@ from schemas.records import InvalidEvent
 from streams.app import app
 
 
-def load(complaint_id: str) -> ComplaintState | None:
+def load(complaint_id: str) -> tuple[ComplaintState | None, list[dict]]:
+    """The complaint and its outbox: what the commands not yet known to be committed
+    sent (see `remember`)."""
     stored = complaints_table.get(complaint_id)
-    return ComplaintState.from_dict(stored) if stored else None
+    if not stored:
+        return None, []
+    return ComplaintState.from_dict(stored["state"]), stored["outbox"]
+
+
+def remember(outbox: list[dict], message, sent: list[tuple[str, bytes]]) -> list[dict]:
+    """Faust writes a table's changelog at once but publishes what an agent sends only when
+    the input's offset is committed; a crash in between leaves the state ahead of its
+    outputs, and the redelivered command would find itself applied and send nothing. So
+    the outputs are stored with the state (one changelog write) until their offset is
+    committed, and a redelivery sends them again (same event ids: consumers drop repeats).
+    """
+    committed = committed_offset(message.tp)
+    kept = [e for e in outbox if committed is None or e["offset"] >= committed - 1]
+    return [*kept, {"offset": message.offset,
+                    "sent": [(topic, value.decode()) for topic, value in sent]}]
+
+
+async def send_again(outbox: list[dict], message) -> bool:
+    for entry in outbox:
+        if entry["offset"] == message.offset:
+            for topic, value in entry["sent"]:
+                target = state_topic if topic == "state" else events_topic
+                await target.send(key=message.key, value=value.encode())
+            return True
+    return False
+
+
+def schedule(complaint_id: str, state: ComplaintState | None) -> None:
+    wake: datetime | None = next_wakeup(state, context.policy)
+    stored_wake = deadlines_table.get(complaint_id)
+    if wake is not None and stored_wake != wake.isoformat():
+        deadlines_table[complaint_id] = wake.isoformat()
+    elif wake is None and stored_wake is not None:
+        del deadlines_table[complaint_id]
+    time_index.schedule(complaint_id, wake)
 
 
 @app.agent(commands_topic)
@@ -60,22 +98,30 @@ async def lifecycle(stream):
         elif reason := ahead_of_clock(command.occurred_at):
             await dead_letter(message, reason)
             continue
-        before = load(command.complaint_id)
+        before, outbox = load(command.complaint_id)
+        if await send_again(outbox, message):
+            schedule(command.complaint_id, before)  # its changelog may not have landed
+            continue
         decision = decide(before, command, context)
         after = decision.state
+        sent: list[tuple[str, bytes]] = []
         if after is not None and after != before:
-            complaints_table[command.complaint_id] = after.to_dict()
-            await state_topic.send(key=message.key, value=snapshot(after).to_json())
-        wake: datetime | None = next_wakeup(after, context.policy)
-        stored_wake = deadlines_table.get(command.complaint_id)
-        if wake is not None and stored_wake != wake.isoformat():
-            deadlines_table[command.complaint_id] = wake.isoformat()
-        elif wake is None and stored_wake is not None:
-            del deadlines_table[command.complaint_id]
-        time_index.schedule(command.complaint_id, wake)
+            sent.append(("state", snapshot(after).to_json()))
+        sent.extend(("events", out.to_json()) for out in decision.events
+                    if not isinstance(out, CommandRejected))
+        if sent:
+            assert after is not None
+            complaints_table[command.complaint_id] = {
+                "state": after.to_dict(), "outbox": remember(outbox, message, sent)}
+        schedule(command.complaint_id, after)
+        for topic, value in sent:
+            await (state_topic if topic == "state" else events_topic).send(
+                key=message.key, value=value)
         for out in decision.events:
-            await events_topic.send(key=message.key, value=out.to_json())
             if isinstance(out, CommandRejected):
+                # A refused command leaves no trace in the state: a redelivery is refused
+                # again, with the same ids, so it needs no outbox.
+                await events_topic.send(key=message.key, value=out.to_json())
                 await dead_letter(message, f"refused: {out.reason}")
             elif isinstance(out, ComplaintEscalated) and out.cause == "deadline_missed":
                 # An escalation is dated at its due moment; how late it actually ran is

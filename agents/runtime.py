@@ -92,6 +92,14 @@ async def _serve_metrics() -> None:
                   settings.metrics_port, exc)
 
 
+def committed_offset(tp) -> int | None:
+    """The offset Faust last committed for a partition of this worker (None before the
+    first commit). Faust keeps it in its consumer; there is no public accessor."""
+    consumer = getattr(app, "_consumer", None)
+    offsets = getattr(consumer, "_committed_offset", None) if consumer is not None else None
+    return offsets.get(tp) if offsets is not None else None
+
+
 def observe_latency(agent: str, message) -> None:
     """From the message's arrival on Kafka to now (its effects acknowledged)."""
     if message.timestamp:

@@ -1,0 +1,259 @@
+"""Nothing lost, nothing doubled: the same scenario run with faults leaves exactly what it
+leaves without them (every complaint's final state, every event by event_id, every
+Postgres row), on the real broker, workers, sink and Postgres.
+
+CI runs a 2,000-complaint scenario; SANKALP_FAULTS_LARGE=1 runs a bigger one (the figures
+go in the closing note). Each test prints what it injected and what it counted.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from conftest import _base_settings, delete_topics_starting_with
+from faultlab import (
+    LabRun,
+    Outcome,
+    Scenario,
+    build_scenario,
+    compare,
+    env_flag,
+    public_leaks,
+)
+
+LARGE = env_flag("SANKALP_FAULTS_LARGE")
+COMPLAINTS = int(os.environ.get("SANKALP_FAULTS_COMPLAINTS", 20000 if LARGE else 2000))
+KILLS = 10 if LARGE else 3
+
+pytestmark = pytest.mark.timeout(3600 if LARGE else 900)
+
+
+def _schema_url(base_url: str, schema: str) -> str:
+    conn = psycopg2.connect(base_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    conn.close()
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
+class Lab:
+    """Makes LabRuns with their own names, and cleans up after them."""
+
+    def __init__(self, services, workdir: Path) -> None:
+        self.services = services
+        self.workdir = workdir
+        self.runs: list[tuple[LabRun, str, str]] = []
+
+    def run(self, name: str, *, kafka: str | None = None, database_url: str | None = None,
+            replication: int = 1) -> LabRun:
+        app_id = f"lab-{name}-{uuid.uuid4().hex[:6]}"
+        schema = app_id.replace("-", "_")
+        base_db = database_url or self.services.database_url
+        settings = _base_settings().with_overrides(
+            kafka_bootstrap_servers=kafka or self.services.kafka_bootstrap_servers,
+            database_url=_schema_url(base_db, schema),
+            app_id=app_id, topic_prefix=f"{app_id}.", topic_partitions=4,
+            topic_replication_factor=replication, clock="event",
+            session_timeout_seconds=6.0, tick_interval_seconds=0.2,
+            stack_dir=self.workdir / app_id / "stack")
+        run = LabRun(settings, self.workdir / app_id)
+        self.runs.append((run, base_db, schema))
+        return run
+
+    def close(self) -> None:
+        for run, base_db, schema in self.runs:
+            run.close()
+            delete_topics_starting_with(run.settings.kafka_bootstrap_servers,
+                                        run.settings.app_id)
+            try:
+                conn = psycopg2.connect(base_db, connect_timeout=5)
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                conn.close()
+            except psycopg2.Error:
+                pass  # that Postgres is gone (a test's own instance)
+
+
+@pytest.fixture(scope="module")
+def lab(services, tmp_path_factory) -> Iterator[Lab]:
+    lab = Lab(services, tmp_path_factory.mktemp("faults"))
+    yield lab
+    lab.close()
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return build_scenario(COMPLAINTS)
+
+
+@pytest.fixture(scope="module")
+def baseline(lab, scenario) -> Outcome:
+    run = lab.run("baseline")
+    outcome = run.run(scenario)
+    report("baseline (no faults)", scenario, outcome)
+    # The scenario must exercise what the faults could break.
+    types = {e["event_type"] for e in outcome.events.values()}
+    assert {"complaint.assigned", "complaint.escalated", "sla.warning", "complaint.closed",
+            "complaint.duplicate_linked", "verification.requested",
+            "callback.requested"} <= types, types
+    statuses = {s["status"] for s in outcome.states.values()}
+    assert {"assigned", "closed"} <= statuses
+    assert len(outcome.states) == len(scenario.originals)
+    return outcome
+
+
+def report(title: str, scenario: Scenario, outcome: Outcome, **extra: object) -> None:
+    escalations = sum(1 for e in outcome.events.values()
+                      if e["event_type"] == "complaint.escalated")
+    print(f"\n{title}: {scenario.complaints} complaints ({len(outcome.states)} registered), "
+          f"{scenario.commands} commands, {len(outcome.events)} events, {escalations} "
+          f"escalations, {len(outcome.dead_letters)} dead letters; faults: "
+          f"{len(outcome.faults)} {outcome.faults}; redeliveries absorbed: "
+          f"{outcome.redeliveries}; {outcome.seconds:.0f}s "
+          + " ".join(f"{k}={v}" for k, v in extra.items()), flush=True)
+
+
+def check(baseline: Outcome, scenario: Scenario, outcome: Outcome, title: str,
+          faults_expected: int) -> None:
+    report(title, scenario, outcome)
+    assert len(outcome.faults) >= faults_expected, outcome.faults
+    compare(baseline, outcome)
+    phones, names = scenario.personal_data()
+    assert public_leaks(outcome, phones, names) == []
+
+
+class KillWorker:
+    """SIGKILL the worker at random points (one of them during intake, one deleting its
+    local store so its tables come back from the changelogs), restart it at once."""
+
+    def __init__(self, slices: int, kills: int, seed: int = 11) -> None:
+        rng = random.Random(seed)
+        self.at = {f"slice {n}/{slices}" for n in rng.sample(range(2, slices - 1), kills - 1)}
+        self.at.add("submitting")
+        self.wipe_on = sorted(self.at)[0]
+
+    def __call__(self, run: LabRun, step: str) -> None:
+        if step in self.at:
+            self.at.discard(step)
+            time.sleep(random.Random(step).uniform(0, 0.5))  # mid-batch, not at a boundary
+            run.kill_worker(0, wipe_store=step == self.wipe_on)
+            run.start_worker(0, wait=False)
+
+
+def test_worker_killed_at_random_points(lab, scenario, baseline):
+    plan = KillWorker(len(scenario.slices), KILLS)
+    run = lab.run("kill")
+    outcome = run.run(scenario, plan)
+    check(baseline, scenario, outcome, "worker SIGKILLed", KILLS)
+
+
+class JoinThenLeave:
+    """A second worker joins a quarter of the way in; the first stops at 60 %."""
+
+    def __init__(self, slices: int) -> None:
+        self.join = f"slice {slices // 4}/{slices}"
+        self.leave = f"slice {slices * 6 // 10}/{slices}"
+
+    def __call__(self, run: LabRun, step: str) -> None:
+        if step == self.join:
+            run.start_worker(1, wait=False)
+            run.faults.append("worker 1 joined (rebalance)")
+        elif step == self.leave:
+            run.workers[0].stop()
+            run.faults.append("worker 0 stopped (rebalance back)")
+
+
+def test_two_workers_rebalance_both_ways(lab, scenario, baseline):
+    run = lab.run("rebalance")
+    outcome = run.run(scenario, JoinThenLeave(len(scenario.slices)))
+    check(baseline, scenario, outcome, "second worker joined, first stopped", 2)
+    assert "worker 1" in "".join(outcome.faults)
+
+
+class PostgresOutage:
+    def __init__(self, pg, slices: int, seconds: float) -> None:
+        self.pg = pg
+        self.at = f"slice {slices * 3 // 10}/{slices}"
+        self.seconds = seconds
+        self.thread: threading.Thread | None = None
+
+    def __call__(self, run: LabRun, step: str) -> None:
+        if step == self.at:
+            def outage() -> None:
+                self.pg.down()
+                time.sleep(self.seconds)
+                self.pg.up()
+            run.faults.append(f"Postgres stopped for {self.seconds:.0f}s")
+            run.say(run.faults[-1])
+            self.thread = threading.Thread(target=outage)
+            self.thread.start()
+        elif step == "settling" and self.thread is not None:
+            self.thread.join()
+
+
+def test_postgres_stopped_for_a_minute(lab, scenario, baseline, tmp_path):
+    from devstack.postgres import LocalPostgres
+
+    pg = LocalPostgres(home=tmp_path / "pg", logs=tmp_path / "logs", port=55497)
+    url = pg.up()
+    try:
+        run = lab.run("pg-outage", database_url=url)
+        outcome = run.run(scenario, PostgresOutage(pg, len(scenario.slices), 60.0))
+        check(baseline, scenario, outcome, "Postgres stopped for a minute", 1)
+    finally:
+        pg.down()
+        pg.wipe()
+
+
+def test_sink_killed_between_rows_and_offsets(lab, scenario, baseline):
+    run = lab.run("sink-crash")
+    run.sink_failpoints = ["sink.before_commit=3", "sink.before_commit=6"]
+    outcome = run.run(scenario)
+    check(baseline, scenario, outcome, "sink killed before its commit", 2)
+
+
+class KillBroker:
+    """One broker of three SIGKILLed a third of the way in, restarted at two thirds."""
+
+    def __init__(self, cluster, slices: int, node: int = 2) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.kill_at = f"slice {slices // 3}/{slices}"
+        self.back_at = f"slice {slices * 2 // 3}/{slices}"
+
+    def __call__(self, run: LabRun, step: str) -> None:
+        import signal
+
+        if step == self.kill_at:
+            pid = self.cluster.running_pids()[self.node]
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            run.faults.append(f"broker {self.node} SIGKILL")
+            run.say(run.faults[-1])
+        elif step == self.back_at:
+            self.cluster.up()
+            run.faults.append(f"broker {self.node} restarted")
+            run.say(run.faults[-1])
+
+
+@pytest.mark.cluster
+def test_a_broker_of_three_killed_and_restarted(lab, scenario, baseline, local_stack,
+                                                cluster_bootstrap_servers):
+    run = lab.run("broker", kafka=cluster_bootstrap_servers, replication=3)
+    plan = KillBroker(local_stack.cluster, len(scenario.slices))
+    try:
+        outcome = run.run(scenario, plan)
+    finally:
+        local_stack.cluster.up()  # whatever happened, leave three brokers
+    check(baseline, scenario, outcome, "a broker of three killed, restarted", 2)
