@@ -47,11 +47,15 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 @dataclass(frozen=True)
 class SaslListener:
     """An extra client listener that requires SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512,
-    unencrypted) with these users, for tests of the clients' security settings. The nodes
-    still talk to each other, and readiness is still checked, on the PLAINTEXT listener."""
+    unencrypted) with these users, for tests of the clients' security settings; with `tls`
+    (certificate, key; PEM) a second one on `tls_port` that requires the same over TLS
+    (SASL_SSL). The nodes still talk to each other, and readiness is still checked, on the
+    PLAINTEXT listener."""
 
     port: int
     users: tuple[tuple[str, str], ...]  # (name, password)
+    tls: tuple[Path, Path] | None = None
+    tls_port: int = 0
 
     def __post_init__(self) -> None:
         # Names and passwords go unquoted into JAAS and StorageTool arguments.
@@ -112,6 +116,9 @@ class KafkaCluster:
                 raise ServiceError("a SASL listener is only supported on a single node")
             listeners += f",SASL_PLAINTEXT://127.0.0.1:{self.sasl.port}"
             protocols += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+            if self.sasl.tls is not None:
+                listeners += f",SASL_SSL://127.0.0.1:{self.sasl.tls_port}"
+                protocols += ",SASL_SSL:SASL_SSL"
         lines = {
             "process.roles": "broker,controller",
             "node.id": node_id,
@@ -150,14 +157,18 @@ class KafkaCluster:
                 f"{n}@127.0.0.1:{self.controller_port(n)}" for n in self.node_ids
             )
         if self.sasl is not None:
-            lines.update(self._sasl_properties(self.sasl))
+            lines.update(self._sasl_properties(self.sasl, "sasl_plaintext"))
+            if self.sasl.tls is not None:
+                lines.update(self._sasl_properties(self.sasl, "sasl_ssl"))
+                lines["listener.name.sasl_ssl.ssl.keystore.type"] = "PEM"
+                lines["listener.name.sasl_ssl.ssl.keystore.location"] = self._keystore(node_id)
         return "".join(f"{k}={v}\n" for k, v in lines.items())
 
     @staticmethod
-    def _sasl_properties(sasl: SaslListener) -> dict[str, str]:
+    def _sasl_properties(sasl: SaslListener, listener: str) -> dict[str, str]:
         """PLAIN users live in the listener's JAAS line; SCRAM users in the cluster metadata
         (written when the storage is formatted, see `_format`)."""
-        prefix = "listener.name.sasl_plaintext"
+        prefix = f"listener.name.{listener}"
         plain_users = " ".join(f'user_{name}="{password}"' for name, password in sasl.users)
         scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
         return {
@@ -167,6 +178,10 @@ class KafkaCluster:
             f"{prefix}.scram-sha-256.sasl.jaas.config": scram,
             f"{prefix}.scram-sha-512.sasl.jaas.config": scram,
         }
+
+    def _keystore(self, node_id: int) -> Path:
+        """The TLS listener's PEM keystore: the private key, then the certificate."""
+        return self.node_dir(node_id) / "keystore.pem"
 
     def _java(self, node_id: int, main: str, *args: str) -> list[str]:
         log4j = resources.files("devstack.resources").joinpath("log4j2.properties")
@@ -196,6 +211,10 @@ class KafkaCluster:
         config = self.node_dir(node_id) / "server.properties"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(self._properties(node_id))
+        if self.sasl is not None and self.sasl.tls is not None:
+            certificate, key = self.sasl.tls
+            self._keystore(node_id).write_text(key.read_text() + certificate.read_text())
+            self._keystore(node_id).chmod(0o600)
         if (self.node_dir(node_id) / "data" / "meta.properties").exists():
             return
         args = ["format", "-t", cluster_id, "-c", str(config)]

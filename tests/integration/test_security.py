@@ -1,10 +1,11 @@
 """Security on real services.
 
-- Kafka with SASL: a broker of its own (KRaft, one node) with a SASL_PLAINTEXT listener and
-  a user known to PLAIN and SCRAM; every kind of client the project builds from the
-  settings (admin, producer, the directory follower, a Faust worker, the Postgres sink,
-  aiokafka with Faust's credentials) authenticates; a wrong password is refused with an
-  authentication error; the password shows in no log.
+- Kafka with SASL: a broker of its own (KRaft, one node) with a SASL_PLAINTEXT and a
+  SASL_SSL listener and a user known to PLAIN and SCRAM; every kind of client the project
+  builds from the settings (admin, producer, the directory follower, a Faust worker, the
+  Postgres sink, aiokafka with Faust's credentials) authenticates; over TLS both client
+  libraries verify the broker against KAFKA_SSL_CA_FILE; a wrong password is refused with
+  an authentication error; the password shows in no log.
 - Postgres roles: the sink runs as a login role in `sankalp_sink` (migration 0003): its
   rows land, but it can neither change the schema nor read personal data back.
 - Postgres TLS: a server of its own with a certificate from a CA made here; libpq verifies
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
+from aiokafka.errors import KafkaError as AIOKafkaError
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
@@ -53,7 +55,8 @@ from streams.topics import (
 )
 
 SASL_BASE_PORT = 29092  # PLAINTEXT 29092 (inter-node, readiness), controller 29093
-SASL_PORT = 29094
+SASL_PORT = 29094  # SASL_PLAINTEXT
+SASL_SSL_PORT = 29095
 KAFKA_USER = "sankalp-worker"
 KAFKA_PASSWORD = "Kafka-Pass-5c1e9d"  # unique enough to grep the logs for
 TLS_POSTGRES_PORT = 55442
@@ -65,10 +68,46 @@ def assert_not_shown(secret: str, *texts: str) -> None:
         assert secret not in text
 
 
+# --- Certificates, made at test time ---------------------------------------------------
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(folder: Path, name: str) -> tuple[Path, Path]:
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.crt", cwd=folder)
+    return folder / f"{name}.crt", folder / f"{name}.key"
+
+
+def make_server_cert(folder: Path, ca: tuple[Path, Path]) -> tuple[Path, Path]:
+    """A server certificate for 127.0.0.1 and localhost, signed by `ca`."""
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", "server.key", "-out", "server.csr", cwd=folder)
+    openssl("x509", "-req", "-in", "server.csr", "-CA", str(ca[0]), "-CAkey", str(ca[1]),
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt",
+            cwd=folder)
+    return folder / "server.crt", folder / "server.key"
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory) -> dict[str, Path] | None:
+    """A CA, a server certificate it signed (for 127.0.0.1 and localhost), and another CA
+    that signed nothing here; None without the openssl command."""
+    if shutil.which("openssl") is None:
+        return None
+    folder = tmp_path_factory.mktemp("certs")
+    ca = make_ca(folder, "sankalp-test-ca")
+    server = make_server_cert(folder, ca)
+    return {"ca": ca[0], "rogue_ca": make_ca(folder, "someone-else-ca")[0],
+            "server_cert": server[0], "server_key": server[1]}
+
+
 # --- Kafka with SASL ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sasl_kafka(local_stack, tmp_path_factory) -> Iterator[str]:
-    """A one-node KRaft broker whose client listener requires SASL (PLAIN, SCRAM-SHA-*)."""
+def sasl_kafka(local_stack, tmp_path_factory, certificates) -> Iterator[dict[str, str]]:
+    """A one-node KRaft broker whose client listeners require SASL (PLAIN, SCRAM-SHA-*):
+    SASL_PLAINTEXT, and SASL_SSL with the test CA's certificate when openssl is there."""
     from devstack.jars import ensure_kafka_jars, kafka_lib_dir
     from devstack.kafka import KafkaCluster, SaslListener
     from devstack.process import ServiceError
@@ -84,28 +123,34 @@ def sasl_kafka(local_stack, tmp_path_factory) -> Iterator[str]:
     cluster = KafkaCluster(
         name="kafka-sasl", nodes=1, base_port=SASL_BASE_PORT, home=home, logs=home / "logs",
         libs=kafka_lib_dir(local_stack.cache_dir, local_stack.kafka_version), heap="384m",
-        sasl=SaslListener(port=SASL_PORT, users=((KAFKA_USER, KAFKA_PASSWORD),)))
+        sasl=SaslListener(
+            port=SASL_PORT, users=((KAFKA_USER, KAFKA_PASSWORD),), tls_port=SASL_SSL_PORT,
+            tls=None if certificates is None else (certificates["server_cert"],
+                                                   certificates["server_key"])))
     cluster.up()
     try:
-        yield f"127.0.0.1:{SASL_PORT}"
+        yield {"SASL_PLAINTEXT": f"127.0.0.1:{SASL_PORT}",
+               **({} if certificates is None else {"SASL_SSL": f"127.0.0.1:{SASL_SSL_PORT}"})}
     finally:
         cluster.down()
 
 
+def secured(test_settings: Settings, folder: Path, **env: str) -> Settings:
+    """The test's settings with these security settings, read the way production reads
+    them: from the environment, the password from a mounted file."""
+    password_file = folder / "kafka-password"
+    password_file.write_text(KAFKA_PASSWORD + "\n")
+    return Settings.from_env({**test_settings.to_env(), "KAFKA_SASL_USERNAME": KAFKA_USER,
+                              "KAFKA_SASL_PASSWORD_FILE": str(password_file), **env})
+
+
 @pytest.fixture
 def sasl_settings(test_settings, sasl_kafka, tmp_path) -> Iterator[Settings]:
-    """The test's settings, pointed at the SASL listener, read the way production reads
-    them: from the environment, the password from a mounted file."""
-    password_file = tmp_path / "kafka-password"
-    password_file.write_text(KAFKA_PASSWORD + "\n")
-    settings = Settings.from_env({
-        **test_settings.to_env(),
-        "KAFKA_BOOTSTRAP_SERVERS": sasl_kafka,
-        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-        "KAFKA_SASL_USERNAME": KAFKA_USER,
-        "KAFKA_SASL_PASSWORD_FILE": str(password_file),
-    })
+    """The test's settings, pointed at the SASL_PLAINTEXT listener."""
+    settings = secured(test_settings, tmp_path,
+                       KAFKA_BOOTSTRAP_SERVERS=sasl_kafka["SASL_PLAINTEXT"],
+                       KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
+                       KAFKA_SASL_MECHANISM="SCRAM-SHA-512")
     yield settings
     delete_topics_with_prefix(settings.kafka_bootstrap_servers, settings.topic_prefix,
                               settings.app_id, settings=settings)
@@ -154,36 +199,30 @@ def test_a_wrong_password_is_refused_with_an_authentication_error(sasl_settings,
     assert "Authentication failed" in failure.str()
     del producer, admin  # no more retries with the wrong password in the background
     # The Faust side (aiokafka with the same credentials mapping) is refused too.
-    from aiokafka import AIOKafkaProducer
-    from aiokafka.errors import KafkaError as AIOKafkaError
-
-    async def start() -> None:
-        client = AIOKafkaProducer(bootstrap_servers=wrong.kafka_bootstrap_servers,
-                                  request_timeout_ms=10000, **aiokafka_auth(wrong))
-        try:
-            await client.start()
-        finally:
-            await client.stop()
-
     with pytest.raises(AIOKafkaError) as refused:  # "Unable to bootstrap", after ...
-        asyncio.run(start())
+        asyncio.run(aiokafka_start(wrong))
     assert "SaslAuthenticationFailed: Authentication failed" in caplog.text  # ... this
     out, err = capfd.readouterr()
     for text in (out, err, caplog.text, str(refused.value), *(e.str() for e in errors)):
         assert "Not-The-Password-1" not in text and KAFKA_PASSWORD not in text
 
 
-def test_aiokafka_with_faust_credentials_round_trips(sasl_settings):
-    """The exact mapping Faust applies to `broker_credentials`, on a plain aiokafka pair."""
+async def aiokafka_start(settings: Settings) -> None:
+    """Start (and stop) an aiokafka producer configured as Faust configures it."""
+    from aiokafka import AIOKafkaProducer
+
+    client = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                              request_timeout_ms=10000, **aiokafka_auth(settings))
+    try:
+        await client.start()
+    finally:
+        await client.stop()
+
+
+def aiokafka_round_trip(settings: Settings, topic: str) -> bytes:
+    """Produce one message and read it back with aiokafka, configured exactly as Faust
+    configures it for `broker_credentials`."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-    from streams.app import create_app
-
-    settings = sasl_settings
-    credentials = create_app(settings).conf.broker_credentials
-    assert credentials.username == KAFKA_USER and credentials.mechanism.value == "SCRAM-SHA-512"
-    ensure_topics(settings, [COMPLAINT_EVENTS])
-    topic = settings.topic(COMPLAINT_EVENTS.name)
 
     async def round_trip() -> bytes:
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -203,7 +242,57 @@ def test_aiokafka_with_faust_credentials_round_trips(sasl_settings):
             await consumer.stop()
         return message.value
 
-    assert asyncio.run(round_trip()) == b"escalated over SASL"
+    return asyncio.run(round_trip())
+
+
+def test_aiokafka_with_faust_credentials_round_trips(sasl_settings):
+    from streams.app import create_app
+
+    settings = sasl_settings
+    credentials = create_app(settings).conf.broker_credentials
+    assert credentials.username == KAFKA_USER and credentials.mechanism.value == "SCRAM-SHA-512"
+    ensure_topics(settings, [COMPLAINT_EVENTS])
+    assert aiokafka_round_trip(settings, settings.topic(COMPLAINT_EVENTS.name)) == (
+        b"escalated over SASL")
+
+
+def test_sasl_over_tls_verifies_the_broker_for_both_client_libraries(
+        test_settings, sasl_kafka, certificates, tmp_path, caplog, capfd):
+    if "SASL_SSL" not in sasl_kafka:
+        pytest.skip("the openssl command is needed to make the broker's certificate")
+    settings = secured(test_settings, tmp_path,
+                       KAFKA_BOOTSTRAP_SERVERS=sasl_kafka["SASL_SSL"],
+                       KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+                       KAFKA_SASL_MECHANISM="SCRAM-SHA-256",
+                       KAFKA_SSL_CA_FILE=str(certificates["ca"]))
+    try:
+        ensure_topics(settings, [COMPLAINT_EVENTS])  # confluent-kafka: librdkafka's TLS
+        topic = settings.topic(COMPLAINT_EVENTS.name)
+        assert aiokafka_round_trip(settings, topic) == b"escalated over SASL"  # Python's ssl
+        from streams.app import create_app
+
+        assert create_app(settings).conf.broker_credentials.protocol.value == "SASL_SSL"
+        # A broker whose certificate the configured CA did not sign is not talked to.
+        errors: list[KafkaError] = []
+        stranger = settings.with_overrides(kafka_ssl_ca_file=certificates["rogue_ca"])
+        admin = AdminClient(confluent_config(stranger) | {"error_cb": errors.append})
+        with pytest.raises(KafkaException):
+            admin.list_topics(timeout=5)
+        deadline = time.monotonic() + 10
+        while not any(e.code() == KafkaError._SSL for e in errors):
+            assert time.monotonic() < deadline, f"no TLS error, only {errors}"
+            admin.poll(0.2)  # error callbacks are served here
+        del admin
+        assert "certificate verify failed" in next(
+            e for e in errors if e.code() == KafkaError._SSL).str()
+        with pytest.raises(AIOKafkaError):
+            asyncio.run(aiokafka_start(stranger))
+        assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+    finally:
+        delete_topics_with_prefix(settings.kafka_bootstrap_servers, settings.topic_prefix,
+                                  settings=settings)
+    out, err = capfd.readouterr()
+    assert_not_shown(KAFKA_PASSWORD, out, err)
 
 
 CTX = Context(directory=OfficerDirectory(build_officer_directory()))
@@ -367,47 +456,23 @@ def test_migrating_twice_in_two_schemas_keeps_one_sink_role(services, pg_url, pg
 
 
 # --- Postgres over TLS -------------------------------------------------------------------
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(folder: Path, name: str) -> tuple[Path, Path]:
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.crt", cwd=folder)
-    return folder / f"{name}.crt", folder / f"{name}.key"
-
-
-def make_server_cert(folder: Path, ca: tuple[Path, Path]) -> tuple[Path, Path]:
-    """A server certificate for 127.0.0.1 and localhost, signed by `ca`."""
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-            "-keyout", "server.key", "-out", "server.csr", cwd=folder)
-    openssl("x509", "-req", "-in", "server.csr", "-CA", str(ca[0]), "-CAkey", str(ca[1]),
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt",
-            cwd=folder)
-    return folder / "server.crt", folder / "server.key"
-
-
 @pytest.fixture(scope="module")
-def tls_postgres(tmp_path_factory) -> Iterator[dict[str, str]]:
+def tls_postgres(tmp_path_factory, certificates) -> Iterator[dict[str, str]]:
     """PostgreSQL that accepts TLS connections only: the project's user by trust, any other
     with a SCRAM password."""
-    if shutil.which("openssl") is None:
+    if certificates is None:
         pytest.skip("the openssl command is needed to make the test certificates")
     from devstack.postgres import LocalPostgres
 
     home = tmp_path_factory.mktemp("pg-tls")
-    certs = home / "certs"
-    certs.mkdir()
-    ca = make_ca(certs, "sankalp-test-ca")
-    rogue = make_ca(certs, "someone-else-ca")
     pg = LocalPostgres(home=home / "pg", logs=home / "logs", port=TLS_POSTGRES_PORT,
-                       tls=make_server_cert(certs, ca),
+                       tls=(certificates["server_cert"], certificates["server_key"]),
                        hba=("hostssl all sankalp 127.0.0.1/32 trust",
                             "hostssl all all 127.0.0.1/32 scram-sha-256"))
     url = pg.up()
     try:
-        yield {"url": url, "ca": str(ca[0]), "rogue_ca": str(rogue[0])}
+        yield {"url": url, "ca": str(certificates["ca"]),
+               "rogue_ca": str(certificates["rogue_ca"])}
     finally:
         pg.down()
         pg.wipe()
