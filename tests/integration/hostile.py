@@ -52,6 +52,8 @@ class Hostile:
     def garbage(self, good: ComplaintSubmitted | Event, topic: str) -> Bad:
         """A broken copy of a good event (which is used only as a template)."""
         data = json.loads(good.to_json())
+        # never a good complaint's key: garbage must not touch (or account for) one
+        data["complaint_id"] = f"BAD-{self._id()[:18]}"
         key = str(data["complaint_id"]).encode()
         r = self.rng.random()
         if r < 0.12:
@@ -104,8 +106,9 @@ class Hostile:
 
     def oversized(self, good: ComplaintSubmitted) -> Bad:
         data = json.loads(good.to_json())
+        data["complaint_id"] = f"BAD-{self._id()[:18]}"
         data["text"] = "पानी " * self.rng.randrange(110_000, 200_000)  # 1.2-2.2 MB UTF-8
-        return self._keep(Bad(COMPLAINTS_SUBMITTED.name, good.complaint_id.encode(),
+        return self._keep(Bad(COMPLAINTS_SUBMITTED.name, data["complaint_id"].encode(),
                               json.dumps(data, ensure_ascii=False).encode(), "oversized",
                               "-byte limit"))
 
