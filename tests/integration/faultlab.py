@@ -25,6 +25,7 @@ import random
 import re
 import signal
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -141,6 +142,7 @@ class Outcome:
     tables: dict[str, dict[str, tuple]]  # table -> key -> row
     logs: str
     faults: list[str] = field(default_factory=list)
+    metrics: str = ""
     seconds: float = 0.0
 
     @property
@@ -467,10 +469,16 @@ class LabRun:
         finally:
             conn.close()
         logs = "\n".join(p.read_text(errors="replace") for p in self.workdir.glob("*.log"))
+        metrics = ""
+        for port in (self.settings.metrics_port, self.settings.sink_metrics_port):
+            if port:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                            timeout=10) as page:
+                    metrics += page.read().decode()
         return Outcome(states=dict(self._states), events=dict(self._events),
                        event_messages=self._event_messages, dead_letters=dict(self._dead),
                        dead_letter_messages=self._dead_messages, tables=tables, logs=logs,
-                       faults=list(self.faults))
+                       faults=list(self.faults), metrics=metrics)
 
     def close(self) -> None:
         for worker in self.workers:
@@ -485,6 +493,7 @@ def public_leaks(outcome: Outcome, phones: set[str], names: set[str],
                  metrics_text: str = "") -> list[str]:
     """Where a citizen's phone number or name shows up outside the private topics."""
     public = json.dumps([outcome.events, outcome.states], ensure_ascii=False)
+    metrics_text = metrics_text or outcome.metrics
     found = []
     for where, text in (("public topics", public), ("logs", outcome.logs),
                         ("metrics", metrics_text)):
