@@ -354,6 +354,7 @@ class LabRun:
             "group.id": f"lab-{uuid.uuid4()}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
+            "log_level": 3,  # a broker killed on purpose is not news
         })
         self._consumer.subscribe([self.settings.topic(t.name) for t in (
             COMPLAINT_EVENTS, COMPLAINT_STATE, DEAD_LETTERS)])
