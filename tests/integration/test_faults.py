@@ -140,6 +140,8 @@ def check(baseline: Outcome, scenario: Scenario, outcome: Outcome, title: str,
     report(title, scenario, outcome)
     assert len(outcome.faults) >= faults_expected, outcome.faults
     compare(baseline, outcome)
+    print(f"{title}: lost 0, doubled 0 (every state, event and Postgres row equal to the "
+          f"baseline's)", flush=True)
     phones, names = scenario.personal_data()
     assert public_leaks(outcome, phones, names) == []
 
