@@ -42,25 +42,27 @@ def load(complaint_id: str) -> tuple[ComplaintState | None, list[dict]]:
     return ComplaintState.from_dict(stored["state"]), stored["outbox"]
 
 
-def remember(outbox: list[dict], message, sent: list[tuple[str, bytes]]) -> list[dict]:
+def remember(outbox: list[dict], message, events: list[bytes], changed: bool) -> list[dict]:
     """Faust writes a table's changelog at once but publishes what an agent sends only when
     the input's offset is committed; a crash in between leaves the state ahead of its
     outputs, and the redelivered command would find itself applied and send nothing. So
-    the outputs are stored with the state (one changelog write) until their offset is
+    the events are stored with the state (one changelog write) until their offset is
     committed, and a redelivery sends them again (same event ids: consumers drop repeats).
+    The state snapshot is not stored: the latest one, from the state itself, is enough.
     """
     committed = committed_offset(message.tp)
     kept = [e for e in outbox if committed is None or e["offset"] >= committed - 1]
-    return [*kept, {"offset": message.offset,
-                    "sent": [(topic, value.decode()) for topic, value in sent]}]
+    return [*kept, {"offset": message.offset, "changed": changed,
+                    "events": [value.decode() for value in events]}]
 
 
-async def send_again(outbox: list[dict], message) -> bool:
+async def send_again(state: ComplaintState | None, outbox: list[dict], message) -> bool:
     for entry in outbox:
         if entry["offset"] == message.offset:
-            for topic, value in entry["sent"]:
-                target = state_topic if topic == "state" else events_topic
-                await target.send(key=message.key, value=value.encode())
+            if entry["changed"] and state is not None:
+                await state_topic.send(key=message.key, value=snapshot(state).to_json())
+            for value in entry["events"]:
+                await events_topic.send(key=message.key, value=value.encode())
             return True
     return False
 
@@ -99,24 +101,24 @@ async def lifecycle(stream):
             await dead_letter(message, reason)
             continue
         before, outbox = load(command.complaint_id)
-        if await send_again(outbox, message):
+        if await send_again(before, outbox, message):
             schedule(command.complaint_id, before)  # its changelog may not have landed
             continue
         decision = decide(before, command, context)
         after = decision.state
-        sent: list[tuple[str, bytes]] = []
-        if after is not None and after != before:
-            sent.append(("state", snapshot(after).to_json()))
-        sent.extend(("events", out.to_json()) for out in decision.events
-                    if not isinstance(out, CommandRejected))
-        if sent:
+        changed = after is not None and after != before
+        events = [out.to_json() for out in decision.events
+                  if not isinstance(out, CommandRejected)]
+        if changed or events:
             assert after is not None
             complaints_table[command.complaint_id] = {
-                "state": after.to_dict(), "outbox": remember(outbox, message, sent)}
+                "state": after.to_dict(), "outbox": remember(outbox, message, events, changed)}
+        if changed:
+            assert after is not None
+            await state_topic.send(key=message.key, value=snapshot(after).to_json())
         schedule(command.complaint_id, after)
-        for topic, value in sent:
-            await (state_topic if topic == "state" else events_topic).send(
-                key=message.key, value=value)
+        for value in events:
+            await events_topic.send(key=message.key, value=value)
         for out in decision.events:
             if isinstance(out, CommandRejected):
                 # A refused command leaves no trace in the state: a redelivery is refused

@@ -48,6 +48,9 @@ class Metrics:
         self.rejected = Counter(
             "sankalp_commands_rejected_total", "Commands the complaint's state did not allow.",
             ["command"], registry=r)
+        self.partition_stalls = Counter(
+            "sankalp_worker_partition_stalls_total", "Input partitions found with a backlog "
+            "and no progress, resumed by the worker.", ["topic"], registry=r)
         self.dead_lettered = Counter(
             "sankalp_dead_letters_total", "Inputs sent to the dead-letter topic.",
             ["source_topic"], registry=r)

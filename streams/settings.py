@@ -106,6 +106,8 @@ class Settings:
     max_clock_skew_seconds: float = 300.0
     # A worker started before Kafka is reachable waits this long, retrying (0: for ever)
     kafka_wait_seconds: float = 0.0
+    # An input partition with a backlog and no commit for this long is resumed
+    stall_seconds: float = 30.0
     # Fault injection for tests, e.g. "sink.before_commit=3" (see streams/failpoints.py)
     failpoints: str = ""
 
@@ -156,6 +158,7 @@ class Settings:
         "max_clock_skew_seconds": "SANKALP_MAX_CLOCK_SKEW_SECONDS",
         "kafka_wait_seconds": "SANKALP_KAFKA_WAIT_SECONDS",
         "failpoints": "SANKALP_FAILPOINTS",
+        "stall_seconds": "SANKALP_STALL_SECONDS",
     }
     # Secrets: each may instead be read from the file named by <ENV NAME>_FILE (e.g. a
     # mounted Kubernetes secret), and none is ever shown by repr() or in an error message.
