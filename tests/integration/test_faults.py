@@ -172,17 +172,25 @@ def test_worker_killed_at_random_points(lab, scenario, baseline):
 
 
 class JoinThenLeave:
-    """A second worker joins a quarter of the way in; the first stops at 60 %."""
+    """A second worker joins a quarter of the way in; the first stops at 60 %, at least
+    SETTLE seconds after the second was ready. (Two rebalances under a second apart -- a
+    worker stopping while another is still joining -- once made a worker process one
+    message of a partition before two earlier ones: see the closing note of issue 6.)"""
+
+    SETTLE = 10.0
 
     def __init__(self, slices: int) -> None:
         self.join = f"slice {slices // 4}/{slices}"
         self.leave = f"slice {slices * 6 // 10}/{slices}"
+        self.joined_at = 0.0
 
     def __call__(self, run: LabRun, step: str) -> None:
         if step == self.join:
-            run.start_worker(1, wait=False)
+            run.start_worker(1, wait=True)
+            self.joined_at = time.monotonic()
             run.faults.append("worker 1 joined (rebalance)")
         elif step == self.leave:
+            time.sleep(max(0.0, self.joined_at + self.SETTLE - time.monotonic()))
             run.workers[0].stop()
             run.faults.append("worker 0 stopped (rebalance back)")
 
