@@ -16,23 +16,13 @@ import time
 from agents.runtime import log, metrics
 from streams.app import app, settings
 from streams.failpoints import Failpoints
+from streams.liveness import stalled
 from streams.topics import COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
 
 INPUTS = {settings.topic(t.name): t.name
           for t in (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)}
 _progress: dict = {}  # tp -> (committed offset, since when unchanged with a backlog)
 _failpoints = Failpoints.from_settings(settings)
-
-
-def stalled(committed: int | None, end: int | None, last: tuple | None, now: float,
-            after: float) -> tuple[bool, tuple | None]:
-    """Pure: whether a partition is stalled, and what to remember for the next look."""
-    position = committed or 0
-    if end is None or end <= position:
-        return False, None  # nothing waiting
-    if last is None or last[0] != committed:
-        return False, (committed, now)
-    return now - last[1] >= after, last
 
 
 @app.timer(interval=min(5.0, max(1.0, settings.stall_seconds / 3)))
