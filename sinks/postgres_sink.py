@@ -241,7 +241,12 @@ class PostgresSink:
             self._admin = AdminClient(confluent_config(self.settings))
         topics = [self.settings.topic(t.name)
                   for t in (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)]
-        for topic, lag in group_lag(self._admin, self.settings.app_id, topics).items():
+        try:
+            lags = group_lag(self._admin, self.settings.app_id, topics)
+        except Exception as exc:  # a gauge must never stop the sink
+            log.warning("workers' consumer lag not read this time: %s", exc)
+            return
+        for topic, lag in lags.items():
             self.metrics.consumer_lag.labels(self.settings.app_id, topic).set(lag)
 
     def _on_stats(self, raw: str) -> None:
