@@ -496,16 +496,14 @@ def public_leaks(outcome: Outcome, phones: set[str], names: set[str],
     public = json.dumps([outcome.events, outcome.states], ensure_ascii=False)
     metrics_text = metrics_text or outcome.metrics
     found = []
+    # One pass over each text (not one per citizen): every 10-digit number, and every name
+    # shaped like the scenario's ("First Last 00042"), compared with the sets.
     for where, text in (("public topics", public), ("logs", outcome.logs),
                         ("metrics", metrics_text)):
-        for phone in phones:
-            if re.search(rf"(?<!\d){phone}(?!\d)", text):
-                found.append(f"phone in {where}")
-                break
-        for name in names:
-            if name in text:
-                found.append(f"name in {where}")
-                break
+        if set(re.findall(r"(?<!\d)\d{10}(?!\d)", text)) & phones:
+            found.append(f"phone in {where}")
+        if set(re.findall(r"[A-Z][a-z]+ [A-Z][a-z]+ \d{5}", text)) & names:
+            found.append(f"name in {where}")
     return found
 
 
