@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -186,8 +187,19 @@ def pg_conn(services, pg_schema):
         conn.close()
 
 
+def schema_url(database_url: str, schema: str) -> str:
+    """The URL that makes every connection (and a child process) work inside `schema`."""
+    separator = "&" if "?" in database_url else "?"
+    return f"{database_url}{separator}options=-csearch_path%3D{schema}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def pg_url(services, pg_schema) -> str:
     """DATABASE_URL for code (or a child process) that must work inside the test's schema."""
-    separator = "&" if "?" in services.database_url else "?"
-    return f"{services.database_url}{separator}options=-csearch_path%3D{pg_schema}"
+    return schema_url(services.database_url, pg_schema)

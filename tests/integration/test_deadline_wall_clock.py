@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from conftest import free_port
 from harness import Pipeline
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -15,12 +15,6 @@ from schemas.events import ComplaintAssigned, ComplaintEscalated
 from streams.admin import ensure_topics
 from streams.topics import ALL_TOPICS
 from streams.worker_process import WorkerProcess
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_wall_clock_deadline_fires_without_any_other_traffic(test_settings):

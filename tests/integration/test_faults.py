@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import _base_settings, delete_topics_starting_with
+from conftest import _base_settings, delete_topics_starting_with, free_port, schema_url
 from faultlab import (
     LabRun,
     Outcome,
@@ -43,16 +43,7 @@ def _schema_url(base_url: str, schema: str) -> str:
     with conn.cursor() as cur:
         cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     conn.close()
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return schema_url(base_url, schema)
 
 
 class Lab:
