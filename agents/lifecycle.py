@@ -42,18 +42,23 @@ def load(complaint_id: str) -> tuple[ComplaintState | None, list[dict]]:
     return ComplaintState.from_dict(stored["state"]), stored["outbox"]
 
 
-def remember(outbox: list[dict], message, events: list[bytes], changed: bool) -> list[dict]:
+def remember(outbox: list[dict], message, events: list[bytes], changed: bool,
+             refusals: list[str]) -> list[dict]:
     """Faust writes a table's changelog at once but publishes what an agent sends only when
     the input's offset is committed; a crash in between leaves the state ahead of its
-    outputs, and the redelivered command would find itself applied and send nothing. So
-    the events are stored with the state (one changelog write) until their offset is
-    committed, and a redelivery sends them again (same event ids: consumers drop repeats).
-    The state snapshot is not stored: the latest one, from the state itself, is enough.
+    outputs, and the redelivered command would find itself applied (or remembered as
+    refused) and send nothing. So the events and dead-letter reasons are stored with the
+    state (one changelog write) until their offset is committed, and a redelivery sends
+    them again (same event ids: consumers drop repeats). The state snapshot is not stored:
+    the latest one, from the state itself, is enough.
     """
     committed = committed_offset(message.tp)
     kept = [e for e in outbox if committed is None or e["offset"] >= committed - 1]
-    return [*kept, {"offset": message.offset, "changed": changed,
-                    "events": [value.decode() for value in events]}]
+    entry = {"offset": message.offset, "changed": changed,
+             "events": [value.decode() for value in events]}
+    if refusals:
+        entry["refusals"] = refusals
+    return [*kept, entry]
 
 
 async def send_again(state: ComplaintState | None, outbox: list[dict], message) -> bool:
@@ -63,6 +68,8 @@ async def send_again(state: ComplaintState | None, outbox: list[dict], message) 
                 await state_topic.send(key=message.key, value=snapshot(state).to_json())
             for value in entry["events"]:
                 await events_topic.send(key=message.key, value=value.encode())
+            for reason in entry.get("refusals", ()):
+                await dead_letter(message, reason)
             return True
     return False
 
@@ -106,26 +113,25 @@ async def lifecycle(stream):
             continue
         decision = decide(before, command, context)
         after = decision.state
-        changed = after is not None and after != before
-        events = [out.to_json() for out in decision.events
-                  if not isinstance(out, CommandRejected)]
-        if changed or events:
-            assert after is not None
+        # Readers see the snapshot; a refusal changes only what the complaint remembers.
+        published = after is not None and (before is None or snapshot(after) != snapshot(before))
+        events = [out.to_json() for out in decision.events]
+        refusals = [f"refused: {out.reason}" for out in decision.events
+                    if isinstance(out, CommandRejected)]
+        if after is not None and after != before:
             complaints_table[command.complaint_id] = {
-                "state": after.to_dict(), "outbox": remember(outbox, message, events, changed)}
-        if changed:
+                "state": after.to_dict(),
+                "outbox": remember(outbox, message, events, published, refusals)}
+        if published:
             assert after is not None
             await state_topic.send(key=message.key, value=snapshot(after).to_json())
         schedule(command.complaint_id, after)
         for value in events:
             await events_topic.send(key=message.key, value=value)
+        for reason in refusals:
+            await dead_letter(message, reason)
         for out in decision.events:
-            if isinstance(out, CommandRejected):
-                # A refused command leaves no trace in the state: a redelivery is refused
-                # again, with the same ids, so it needs no outbox.
-                await events_topic.send(key=message.key, value=out.to_json())
-                await dead_letter(message, f"refused: {out.reason}")
-            elif isinstance(out, ComplaintEscalated) and out.cause == "deadline_missed":
+            if isinstance(out, ComplaintEscalated) and out.cause == "deadline_missed":
                 # An escalation is dated at its due moment; how late it actually ran is
                 # the distance from there to this worker's clock.
                 metrics.escalation_delay_seconds.observe(

@@ -101,6 +101,9 @@ class ComplaintState:
     updated_at: datetime | None = None
     version: int = 0
     applied: tuple[str, ...] = ()
+    # (event_id, reason) of the latest refused commands: a refused command that arrives
+    # again is refused again, even after the complaint has moved on (see `_refuse`).
+    refused: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -114,7 +117,7 @@ class ComplaintState:
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif isinstance(value, tuple):
-                value = list(value)
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
             out[f.name] = value
         return out
 
@@ -126,6 +129,7 @@ class ComplaintState:
                 values[name] = datetime.fromisoformat(values[name])
         values["warnings_sent"] = tuple(values.get("warnings_sent", ()))
         values["applied"] = tuple(values.get("applied", ()))
+        values["refused"] = tuple(tuple(pair) for pair in values.get("refused", ()))
         return cls(**values)
 
 
@@ -152,6 +156,9 @@ def decide(state: ComplaintState | None, command: Event, ctx: Context) -> Decisi
         return Decision(None, (_reject(command, "no such complaint is registered"),))
     if command.event_id in state.applied:
         return Decision(state)
+    for refused_id, reason in state.refused:
+        if refused_id == command.event_id:
+            return Decision(state, (_reject(command, reason),))
     if isinstance(command, ClockTick):
         return _tick(state, command.occurred_at, ctx)
     # Whatever fell due before this command happens first (a deadline that lapsed before
@@ -169,7 +176,9 @@ def decide(state: ComplaintState | None, command: Event, ctx: Context) -> Decisi
         decision = _verification(state, command, ctx)
     else:
         decision = Decision(state, (_reject(command, "not a command for complaints"),))
-    if not _refused(decision, state):
+    if _refused(decision, state):
+        decision = _refuse(decision, command)
+    else:
         decision = _applied(decision, command)
     return Decision(decision.state, (*caught_up.events, *decision.events))
 
@@ -218,12 +227,27 @@ def snapshot(state: ComplaintState) -> ComplaintStateSnapshot:
 # --- helpers -----------------------------------------------------------------------------
 
 
+REFUSALS_REMEMBERED = 50
+
+
 def _refused(decision: Decision, state: ComplaintState) -> bool:
-    """A command refused outright leaves no trace in the state (not even its id), so a
-    stream of bad commands cannot change a complaint's version or history; a repeat of it
-    is refused again, with the same derived rejection id."""
     return decision.state is state and bool(decision.events) and all(
         isinstance(e, CommandRejected) for e in decision.events)
+
+
+def _refuse(decision: Decision, command: Event) -> Decision:
+    """A refused command changes nothing a reader sees (no version, no history, no
+    updated_at), but its id is remembered: a repeat of it must be refused again (same
+    rejection id) even after the complaint has moved on to where it would now be accepted,
+    or replaying a stream twice would not give the same complaint. Only the latest
+    REFUSALS_REMEMBERED are kept, so a flood of bad commands cannot grow a complaint
+    without bound."""
+    state = decision.state
+    assert state is not None
+    reasons = tuple((e.rejected_event_id, e.reason) for e in decision.events
+                    if isinstance(e, CommandRejected))
+    kept = (*state.refused, *reasons)[-REFUSALS_REMEMBERED:]
+    return Decision(replace(state, refused=kept), decision.events)
 
 
 def _applied(decision: Decision, command: Event) -> Decision:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.lifecycle import ComplaintState, Context, Decision, decide, next_wakeup
+from core.lifecycle import (
+    CLOSED,
+    REFUSALS_REMEMBERED,
+    ComplaintState,
+    Context,
+    Decision,
+    decide,
+    next_wakeup,
+    snapshot,
+)
 from core.policy import LifecyclePolicy
 from core.reference import (
     CATEGORIES,
@@ -333,9 +343,11 @@ def test_invariants_hold_for_any_sequence(steps):
         escalations = [e for e in decision.events if isinstance(e, ComplaintEscalated)]
         for a, b in itertools.pairwise(escalations):
             assert b.from_level == a.to_level and b.occurred_at >= a.occurred_at
-        # a refused command leaves the complaint exactly as the catch-up left it
+        # a refused command leaves the complaint exactly as the catch-up left it, only
+        # remembering the refusal
         if decision.events and all(isinstance(e, CommandRejected) for e in decision.events):
-            assert state == before
+            assert replace(state, refused=before.refused) == before
+            assert cmd.event_id in {eid for eid, _ in state.refused}
     lapses = [(e.from_level, e.previous_due_at) for e in run.of(ComplaintEscalated)
               if e.cause == "deadline_missed"]
     assert len(lapses) == len(set(lapses))
@@ -376,13 +388,48 @@ def test_the_state_does_not_depend_on_when_the_timer_ran(steps, tick_points):
     assert {e.event_id: e for e in ticked.events} == {e.event_id: e for e in plain.events}
 
 
-def test_a_refused_command_leaves_no_trace():
+def test_a_refused_command_leaves_no_visible_trace():
     run = Run()
     run.register()
     before = run.state
     decision = run.act("resolution_proposed", T0 + timedelta(hours=1), officer="OFF-STRANGER")
     assert [type(e) for e in decision.events] == [CommandRejected]
-    assert run.state == before  # no version, no applied id, no updated_at
+    assert snapshot(run.state) == snapshot(before)
+    # no version, no applied id, no updated_at: only its id is remembered
+    assert replace(run.state, refused=()) == before
+    assert [eid for eid, _ in run.state.refused] == [decision.events[0].rejected_event_id]
+
+
+def test_a_refused_command_sent_again_later_is_refused_again():
+    """Feedback while the complaint is not awaiting it is refused; the very same message
+    arriving again once the complaint awaits feedback must not close it (a replay would
+    otherwise give another complaint than the first pass)."""
+    run = Run()
+    run.register()
+    early = CitizenFeedback(event_id="fb-early", complaint_id="HP-1",
+                            occurred_at=T0 + timedelta(hours=1), outcome="satisfied")
+    first = run.send(early)
+    assert [type(e) for e in first.events] == [CommandRejected]
+    run.act("resolution_proposed", T0 + timedelta(hours=2))
+    awaiting = run.state
+    again = run.send(replace(early, occurred_at=T0 + timedelta(hours=3)))
+    assert [e.event_id for e in again.events] == [first.events[0].event_id]
+    assert again.events[0].reason == first.events[0].reason
+    assert run.state == awaiting
+    # a new message from the citizen is judged on its own
+    run.feedback("satisfied", T0 + timedelta(hours=4))
+    assert run.state.status in CLOSED
+
+
+def test_only_the_latest_refusals_are_remembered():
+    run = Run()
+    run.register()
+    for i in range(REFUSALS_REMEMBERED + 10):
+        run.send(CitizenFeedback(event_id=f"bad-{i}", complaint_id="HP-1",
+                                 occurred_at=T0 + timedelta(minutes=i), outcome="satisfied"))
+    assert len(run.state.refused) == REFUSALS_REMEMBERED
+    assert run.state.refused[-1][0] == f"bad-{REFUSALS_REMEMBERED + 9}"
+    assert run.state.version == 1
 
 
 def test_state_survives_its_storage_form():
