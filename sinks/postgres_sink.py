@@ -22,6 +22,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from psycopg2.extras import execute_values
 
 from sinks import migrate
+from sinks.lag import GroupLag
 from sinks.metrics import Metrics
 from sinks.postgres import connect
 from sinks.rows import (
@@ -109,7 +110,9 @@ class PostgresSink:
         self.max_batch = max_batch
         self.gauge_every = gauge_every
         self.lag_every = lag_every
-        self._admin = None
+        # The Faust workers' lag, read by a consumer of its own (sinks/lag.py says why not
+        # the Admin API); made on first use, closed when run() ends.
+        self._worker_lag: GroupLag | None = None
         self.kinds = {settings.topic(name): kind for name, kind in TOPIC_KINDS.items()}
         self._conn: psycopg2.extensions.connection | None = None
         self._stop = threading.Event()
@@ -232,17 +235,15 @@ class PostgresSink:
 
     def refresh_worker_lag(self) -> None:
         """The Faust workers' consumer group (their group id is the app id)."""
-        from confluent_kafka.admin import AdminClient
-
-        from sinks.lag import group_lag
         from streams.topics import COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
 
-        if self._admin is None:
-            self._admin = AdminClient(confluent_config(self.settings))
         topics = [self.settings.topic(t.name)
                   for t in (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)]
         try:
-            lags = group_lag(self._admin, self.settings.app_id, topics)
+            if self._worker_lag is None:
+                self._worker_lag = GroupLag(self.settings, self.settings.app_id)
+            # Bounded (a few seconds at most, then {}): this runs on the sink's only thread.
+            lags = self._worker_lag.read(topics)
         except Exception as exc:  # a gauge must never stop the sink
             log.warning("workers' consumer lag not read this time: %s", exc)
             return
@@ -313,5 +314,8 @@ class PostgresSink:
                         break
         finally:
             consumer.close()
+            if self._worker_lag is not None:
+                self._worker_lag.close()
+                self._worker_lag = None
             if self._conn is not None:
                 self._conn.close()

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from confluent_kafka.admin import AdminClient
-
 from schemas.events import ComplaintSubmitted
 from simulator.traffic import Traffic, TrafficProfile
-from sinks.lag import group_lag
+from sinks.lag import GroupLag
 from sinks.postgres import connect
 from streams.admin import delete_topics_with_prefix, ensure_topics
 from streams.producer import EventPublisher
-from streams.security import confluent_config, redact_url
+from streams.security import redact_url
 from streams.settings import Settings
 from streams.topics import (
     ALL_TOPICS,
@@ -107,7 +105,7 @@ VIEW_QUERIES = {
 }
 
 
-def render_view(conn, settings: Settings, admin: AdminClient, simulated: datetime,
+def render_view(conn, settings: Settings, worker_lag: GroupLag, simulated: datetime,
                 submitted: int, rate: float) -> str:
     rows = {}
     with conn.cursor() as cur:
@@ -115,7 +113,7 @@ def render_view(conn, settings: Settings, admin: AdminClient, simulated: datetim
             cur.execute(sql)
             rows[name] = cur.fetchall()
     conn.rollback()
-    lag = group_lag(admin, settings.app_id, [settings.topic(t.name) for t in (
+    lag = worker_lag.read([settings.topic(t.name) for t in (
         COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)])
     levels = dict(rows["open"])
     satisfied, special = rows["closed"][0]
@@ -151,7 +149,9 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
     worker.start()
     sink.start()
     publisher = EventPublisher(settings)
-    admin = AdminClient(confluent_config(settings))
+    # The workers' lag through a plain consumer, not the Admin API (sinks/lag.py: librdkafka's
+    # admin requests aborted the process when a broker was lost).
+    worker_lag = GroupLag(settings, settings.app_id)
     summary: dict = {}
     try:
         worker.wait_ready(120)
@@ -195,7 +195,7 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
                 window = [(t, n) for t, n in window if now - t < 10] + [(now, submitted)]
                 rate = ((window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
                         if len(window) > 1 else 0.0)
-                view = render_view(conn, settings, admin, event.occurred_at, submitted, rate)
+                view = render_view(conn, settings, worker_lag, event.occurred_at, submitted, rate)
                 if options.interactive and sys.stdout.isatty():
                     print("\033[2J\033[H" + view, flush=True)
                 else:
@@ -203,7 +203,7 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
                 last_view = now
         publisher.flush()
         time.sleep(options.view_every)
-        final = render_view(conn, settings, admin, event.occurred_at, submitted, 0.0)
+        final = render_view(conn, settings, worker_lag, event.occurred_at, submitted, 0.0)
         print(final, flush=True)
         summary = {"submitted": submitted, "view": final}
     except KeyboardInterrupt:
@@ -212,6 +212,7 @@ def run_demo(base: Settings, options: DemoOptions, log_dir: Path) -> dict:
         with contextlib.suppress(Exception):
             publisher.flush(10)
         conn.close()
+        worker_lag.close()
         worker.stop()
         sink.stop()
     return summary
