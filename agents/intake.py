@@ -10,6 +10,7 @@ private contacts topic, for call-backs.
 
 from __future__ import annotations
 
+from agents.offsets import in_order
 from agents.runtime import (
     ahead_of_clock,
     by_citizen_topic,
@@ -30,6 +31,7 @@ from schemas.contacts import CitizenContact
 from schemas.events import ComplaintRegistered, ComplaintSubmitted, DuplicateLinked, decode
 from schemas.records import InvalidEvent
 from streams.app import app, settings
+from streams.topics import COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
 
 
 def validate(raw: bytes, key: bytes | None) -> ComplaintSubmitted:
@@ -49,7 +51,7 @@ def validate(raw: bytes, key: bytes | None) -> ComplaintSubmitted:
 
 @app.agent(submitted_topic)
 async def intake_validate(stream):
-    async for event in stream.events():
+    async for event in in_order(stream.events(), COMPLAINTS_SUBMITTED.name):
         if reason := oversized(event.message):
             await dead_letter(event.message, reason)
             continue
@@ -64,7 +66,7 @@ async def intake_validate(stream):
 
 @app.agent(by_citizen_topic)
 async def intake_register(stream):
-    async for event in stream.events():
+    async for event in in_order(stream.events(), INTAKE_BY_CITIZEN.name):
         submitted = decode(event.value, allowed=(ComplaintSubmitted,))
         assert isinstance(submitted, ComplaintSubmitted)
         ref = event.message.key.decode()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from agents.offsets import in_order
 from agents.runtime import (
     ahead_of_clock,
     clock,
@@ -31,6 +32,7 @@ from core.lifecycle import ComplaintState, decide, next_wakeup, snapshot
 from schemas.events import COMMANDS, ClockTick, CommandRejected, ComplaintEscalated, decode
 from schemas.records import InvalidEvent
 from streams.app import app
+from streams.topics import COMPLAINT_COMMANDS
 
 
 def load(complaint_id: str) -> tuple[ComplaintState | None, list[dict]]:
@@ -86,7 +88,7 @@ def schedule(complaint_id: str, state: ComplaintState | None) -> None:
 
 @app.agent(commands_topic)
 async def lifecycle(stream):
-    async for event in stream.events():
+    async for event in in_order(stream.events(), COMPLAINT_COMMANDS.name):
         message = event.message
         if reason := oversized(message):
             await dead_letter(message, reason)

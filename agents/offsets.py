@@ -1,0 +1,82 @@
+"""The worker's side of the read frontier (streams/frontier.py): every input message goes
+through `in_order`, and Faust may commit no further than the frontier.
+
+Why: Faust acknowledges messages its streams skip (stale ones around a rebalance) and
+takes jumps in the offsets for gaps to commit past; either way its commit can pass a
+message no agent handled, and that message is lost with no error anywhere. Our input
+topics are neither compacted nor transactional, so their offsets have no gaps: a jump
+always means a missed read. The agent then reads again from the first offset it has not
+handled (with a warning and `sankalp_worker_offset_jumps_total`), and Faust's commit is
+held at that offset until it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
+
+from agents.runtime import committed_offset, log, metrics
+from streams.app import app
+from streams.frontier import Frontier, Verdict
+
+frontier = Frontier()
+_guarded: set[str] = set()  # topics whose commits the frontier holds
+
+
+def _new_offset(consumer, tp):
+    proposed = _faust_new_offset(consumer, tp)
+    if tp.topic not in _guarded:
+        return proposed
+    return frontier.clamp(tp, proposed)
+
+
+# Faust has no hook for what it may commit; this one method decides it (see why above).
+_faust_new_offset = AIOKafkaConsumer._new_offset
+AIOKafkaConsumer._new_offset = _new_offset
+
+
+@app.on_partitions_revoked.connect
+async def _forget_on_revoke(sender, revoked, **kwargs) -> None:
+    frontier.forget()
+
+
+@app.on_partitions_assigned.connect
+async def _forget_on_assign(sender, assigned, **kwargs) -> None:
+    frontier.forget()
+
+
+async def _log_start(tp) -> int:
+    return (await app.consumer.earliest_offsets(tp)).get(tp, 0)
+
+
+async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
+    """The events of a guarded input, each offset once and in order since the partition
+    was assigned; a repeat of one already handled is skipped."""
+    async for event in events:
+        message = event.message
+        tp = message.tp
+        _guarded.add(tp.topic)
+        if not frontier.known(tp):
+            committed = committed_offset(tp)
+            frontier.start(tp, committed if committed is not None else await _log_start(tp))
+        verdict = frontier.judge(tp, message.offset)
+        if verdict is Verdict.JUMP:
+            start = await _log_start(tp)
+            if frontier.next(tp) < start:  # what was missed has left the log (retention)
+                log.error("input %s[%d]: offsets %d..%d were removed by retention before "
+                          "they were read", tp.topic, tp.partition, frontier.next(tp),
+                          start - 1)
+                frontier.start(tp, start)
+                verdict = frontier.judge(tp, message.offset)
+        if verdict is Verdict.JUMP:
+            log.warning("input %s[%d]: offset %d arrived while %d was expected (the consumer "
+                        "skipped a message); reading again from %d", tp.topic, tp.partition,
+                        message.offset, frontier.next(tp), frontier.next(tp))
+            metrics.offset_jumps.labels(name).inc()
+            await app.consumer.seek(tp, frontier.next(tp))
+            continue
+        if verdict is Verdict.REPEAT:
+            continue
+        yield event
+        frontier.processed(tp, message.offset)
