@@ -23,8 +23,6 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from streams.security import confluent_config
 
 if TYPE_CHECKING:
-    from confluent_kafka.admin import AdminClient
-
     from streams.settings import Settings
 
 log = logging.getLogger("sankalp.lag")
@@ -132,40 +130,3 @@ class GroupLag:
             except (KafkaException, RuntimeError) as exc:
                 log.debug("closing the lag consumer of %s: %s", self.group, exc)
 
-
-def group_lag(admin: AdminClient, group: str, topics: list[str],
-              timeout: float = 5.0) -> dict[str, int]:
-    """The former lookup through the Admin API, kept only because the fault lab's harness
-    (tests/integration/faultlab.py) still calls it with its AdminClient. The sink and the
-    demo use `GroupLag`, for the reason in this module's docstring; move the harness to
-    `GroupLag` too and delete this."""
-    from confluent_kafka import ConsumerGroupTopicPartitions
-    from confluent_kafka.admin import OffsetSpec
-
-    metadata = admin.list_topics(timeout=timeout)
-    partitions = [
-        TopicPartition(topic, p)
-        for topic in topics if topic in metadata.topics
-        for p in metadata.topics[topic].partitions
-    ]
-    if not partitions:
-        return {}
-    try:
-        committed_future = admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=timeout)[group]
-        committed = {(tp.topic, tp.partition): tp.offset
-                     for tp in committed_future.result(timeout).topic_partitions}
-        ends = admin.list_offsets({tp: OffsetSpec.latest() for tp in partitions},
-                                  request_timeout=timeout)
-        starts = admin.list_offsets({tp: OffsetSpec.earliest() for tp in partitions},
-                                    request_timeout=timeout)
-        lag: dict[str, int] = {}
-        for tp in partitions:
-            end = ends[tp].result(timeout).offset
-            position = committed.get((tp.topic, tp.partition), -1)
-            if position < 0:
-                position = starts[tp].result(timeout).offset
-            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, end - position)
-        return lag
-    except (KafkaException, TimeoutError):
-        return {}

@@ -35,12 +35,11 @@ from pathlib import Path
 
 import psycopg2
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from schemas.deadletter import DeadLetter
 from schemas.events import ComplaintSubmitted, Event
 from simulator.traffic import Traffic, TrafficProfile
-from sinks.lag import group_lag
+from sinks.lag import GroupLag
 from sinks.migrate import migrate
 from streams.admin import ensure_topics
 from streams.demo import SinkProcess
@@ -229,8 +228,10 @@ class LabRun:
         self.faults: list[str] = []
         self.rng = random.Random(7)
         self.publisher = EventPublisher(settings)
-        self._admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                                   "log_level": 0})
+        # a plain consumer, not the Admin API: librdkafka's admin requests can abort the
+        # process while a broker is killed (see sinks/lag.py)
+        self._lag = GroupLag({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                              "log_level": 0}, settings.app_id, retry_after=1.0)
         self._consumer: Consumer | None = None
         self._states: dict[str, dict] = {}
         self._events: dict[str, dict] = {}
@@ -408,7 +409,7 @@ class LabRun:
             self.check()
             self._poll(0.5)
             ends = self._end_offsets()
-            lag = group_lag(self._admin, self.settings.app_id, worker_topics)
+            lag = self._lag.read(worker_topics)
             worker_done = bool(lag) and not any(lag.values())
             sink_done = self._sink_offsets() == {
                 k: v for k, v in ends.items() if k[0] in self._sink_topic_names()}
@@ -488,6 +489,7 @@ class LabRun:
             self.sink.stop()
         if self._consumer is not None:
             self._consumer.close()
+        self._lag.close()
 
 
 def public_leaks(outcome: Outcome, phones: set[str], names: set[str],
