@@ -6,8 +6,8 @@ takes jumps in the offsets for gaps to commit past; either way its commit can pa
 message no agent handled, and that message is lost with no error anywhere. Our input
 topics are neither compacted nor transactional, so their offsets have no gaps: a jump
 always means a missed read. The agent then reads again from the first offset it has not
-handled (with a warning and `sankalp_worker_offset_jumps_total`), and Faust's commit is
-held at that offset until it has.
+handled (with a warning and `sankalp_worker_offset_jumps_total`, once per missed offset),
+and Faust's commit is held at that offset until it has.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
+from faust.transport.drivers.aiokafka import ensure_aiokafka_TP
 
 from agents.runtime import committed_offset, log, metrics
 from streams.app import app
@@ -22,6 +23,7 @@ from streams.frontier import Frontier, Verdict
 
 frontier = Frontier()
 _guarded: set[str] = set()  # topics whose commits the frontier holds
+_reported: dict = {}  # tp -> the expected offset last reported missing
 
 
 def _new_offset(consumer, tp):
@@ -39,15 +41,37 @@ AIOKafkaConsumer._new_offset = _new_offset
 @app.on_partitions_revoked.connect
 async def _forget_on_revoke(sender, revoked, **kwargs) -> None:
     frontier.forget()
+    _reported.clear()
 
 
 @app.on_partitions_assigned.connect
 async def _forget_on_assign(sender, assigned, **kwargs) -> None:
     frontier.forget()
+    _reported.clear()
 
 
 async def _log_start(tp) -> int:
     return (await app.consumer.earliest_offsets(tp)).get(tp, 0)
+
+
+async def _resume_point(tp) -> tuple[int, str]:
+    """The group's committed offset for `tp`, else the log start. Faust's own copy of the
+    committed offset is None when its lookup after a rebalance failed (seen after a worker
+    restart), so the broker is asked again before starting from the log start, which would
+    reprocess the whole partition."""
+    committed = committed_offset(tp)
+    if committed is not None:
+        return committed, "committed"
+    thread = app.consumer._thread  # the aiokafka consumer runs on its own event loop
+    try:
+        committed = await thread.call_thread(thread._ensure_consumer().committed,
+                                             ensure_aiokafka_TP(tp))
+    except Exception as exc:  # the log start is a safe (if slower) answer
+        log.warning("input %s[%d]: committed offset not read (%s)", tp.topic, tp.partition,
+                    exc)
+    if committed is not None:
+        return committed, "committed (asked the broker again)"
+    return await _log_start(tp), "log start: nothing committed"
 
 
 async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
@@ -58,22 +82,28 @@ async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
         tp = message.tp
         _guarded.add(tp.topic)
         if not frontier.known(tp):
-            committed = committed_offset(tp)
-            frontier.start(tp, committed if committed is not None else await _log_start(tp))
+            start, source = await _resume_point(tp)
+            frontier.start(tp, start)
+            log.info("input %s[%d]: reading from offset %d (%s; first arrival %d)", tp.topic,
+                     tp.partition, start, source, message.offset)
         verdict = frontier.judge(tp, message.offset)
+        if verdict is Verdict.JUMP and frontier.next(tp) < (start := await _log_start(tp)):
+            # what was missed has left the log (retention): nothing to read again
+            log.error("input %s[%d]: offsets %d..%d were removed by retention before they "
+                      "were read", tp.topic, tp.partition, frontier.next(tp), start - 1)
+            frontier.start(tp, start)
+            verdict = frontier.judge(tp, message.offset)
         if verdict is Verdict.JUMP:
-            start = await _log_start(tp)
-            if frontier.next(tp) < start:  # what was missed has left the log (retention)
-                log.error("input %s[%d]: offsets %d..%d were removed by retention before "
-                          "they were read", tp.topic, tp.partition, frontier.next(tp),
-                          start - 1)
-                frontier.start(tp, start)
-                verdict = frontier.judge(tp, message.offset)
-        if verdict is Verdict.JUMP:
-            log.warning("input %s[%d]: offset %d arrived while %d was expected (the consumer "
-                        "skipped a message); reading again from %d", tp.topic, tp.partition,
-                        message.offset, frontier.next(tp), frontier.next(tp))
-            metrics.offset_jumps.labels(name).inc()
+            if _reported.get(tp) != frontier.next(tp):  # once per missed offset, not per message
+                _reported[tp] = frontier.next(tp)
+                log.warning("input %s[%d]: offset %d arrived while %d was expected (the "
+                            "consumer skipped messages); reading again from %d", tp.topic,
+                            tp.partition, message.offset, frontier.next(tp),
+                            frontier.next(tp))
+                metrics.offset_jumps.labels(name).inc()
+            # Again for every early arrival: Faust's fetch loop may still hand over messages
+            # it fetched before the seek, and each moves its read position past the offset
+            # we want (it would then drop that offset as already read).
             await app.consumer.seek(tp, frontier.next(tp))
             continue
         if verdict is Verdict.REPEAT:

@@ -52,8 +52,9 @@ class Metrics:
             "sankalp_worker_partition_stalls_total", "Input partitions found with a backlog "
             "and no progress, resumed by the worker.", ["topic"], registry=r)
         self.offset_jumps = Counter(
-            "sankalp_worker_offset_jumps_total", "Input messages that arrived after an offset "
-            "the worker had not handled; it read again from there.", ["topic"], registry=r)
+            "sankalp_worker_offset_jumps_total", "Times an input message arrived while an "
+            "earlier offset was still unhandled; the worker read again from there.",
+            ["topic"], registry=r)
         self.dead_lettered = Counter(
             "sankalp_dead_letters_total", "Inputs sent to the dead-letter topic.",
             ["source_topic"], registry=r)
