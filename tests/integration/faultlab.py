@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg2
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from schemas.deadletter import DeadLetter
 from schemas.events import ComplaintSubmitted, Event
@@ -403,12 +403,19 @@ class LabRun:
         worker_topics = [self.settings.topic(t.name) for t in WORKER_TOPICS]
         quiet_since: float | None = None
         last_ends: dict | None = None
+        lag: dict[str, int] = {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             plan(self, "settling")
             self.check()
             self._poll(0.5)
-            ends = self._end_offsets()
+            try:
+                ends = self._end_offsets()
+            except KafkaException as exc:
+                # leadership still moving after a broker came back: look again
+                print(f"  [{self.settings.app_id}] end offsets not read yet: {exc}", flush=True)
+                quiet_since = None
+                continue
             lag = self._lag.read(worker_topics)
             worker_done = bool(lag) and not any(lag.values())
             sink_done = self._sink_offsets() == {
