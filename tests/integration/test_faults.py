@@ -164,9 +164,8 @@ def test_worker_killed_at_random_points(lab, scenario, baseline):
 
 class JoinThenLeave:
     """A second worker joins a quarter of the way in; the first stops at 60 %, at least
-    SETTLE seconds after the second was ready. (Two rebalances under a second apart -- a
-    worker stopping while another is still joining -- once made a worker process one
-    message of a partition before two earlier ones: see the closing note of issue 6.)"""
+    SETTLE seconds after the second was ready (two rebalances at once are
+    `test_overlapping_rebalances`)."""
 
     SETTLE = 10.0
 
@@ -191,6 +190,28 @@ def test_two_workers_rebalance_both_ways(lab, scenario, baseline):
     outcome = run.run(scenario, JoinThenLeave(len(scenario.slices)))
     check(baseline, scenario, outcome, "second worker joined, first stopped", 2)
     assert "worker 1" in "".join(outcome.faults)
+
+
+class JoinWhileLeaving:
+    """A second worker joins at 40 %, and the first stops the moment the second is ready,
+    while the group is still settling the first rebalance (two rebalances at once). Before
+    the read frontier this once made a worker handle a clock tick before two earlier
+    commands of its partition."""
+
+    def __init__(self, slices: int) -> None:
+        self.at = f"slice {slices * 4 // 10}/{slices}"
+
+    def __call__(self, run: LabRun, step: str) -> None:
+        if step == self.at:
+            run.start_worker(1, wait=True)
+            run.workers[0].stop()
+            run.faults.append("worker 1 joined, worker 0 stopped at once (overlapping)")
+
+
+def test_overlapping_rebalances(lab, scenario, baseline):
+    run = lab.run("overlap")
+    outcome = run.run(scenario, JoinWhileLeaving(len(scenario.slices)))
+    check(baseline, scenario, outcome, "overlapping rebalances", 1)
 
 
 class PostgresOutage:
