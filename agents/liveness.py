@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from agents.offsets import seek
 from agents.runtime import log, metrics
 from streams.app import app, settings
 from streams.failpoints import Failpoints
@@ -59,5 +60,5 @@ async def unstick_partitions() -> None:
             metrics.partition_stalls.labels(INPUTS[tp.topic]).inc()
             consumer._buffered_partitions.discard(tp)
             consumer.resume_partitions({tp})
-            await consumer.seek(tp, committed or 0)
+            await seek(tp, committed or 0)
             _progress[tp] = (committed, now)

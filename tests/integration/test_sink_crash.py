@@ -17,6 +17,7 @@ from collections import defaultdict
 import psycopg2
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from conftest import schema_url
 from test_postgres_sink import count, publish, scenario, table_dump
 
 from sinks.migrate import migrate
@@ -137,8 +138,7 @@ def reference_url(services):
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE SCHEMA "{name}"')
-    separator = "&" if "?" in services.database_url else "?"
-    url = f"{services.database_url}{separator}options=-csearch_path%3D{name}"
+    url = schema_url(services.database_url, name)
     conn = connect(url)
     migrate(conn)
     conn.close()
