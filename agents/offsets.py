@@ -18,12 +18,14 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.transport.drivers.aiokafka import ensure_aiokafka_TP
 
 from agents.runtime import committed_offset, log, metrics
-from streams.app import app
+from streams.app import app, settings
+from streams.failpoints import Failpoints
 from streams.frontier import Frontier, Verdict
 
 frontier = Frontier()
 _guarded: set[str] = set()  # topics whose commits the frontier holds
 _reported: dict = {}  # tp -> the expected offset last reported missing
+_failpoints = Failpoints.from_settings(settings)
 
 
 def _new_offset(consumer, tp):
@@ -97,6 +99,12 @@ async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
             frontier.start(tp, start)
             log.info("input %s[%d]: reading from offset %d (%s; first arrival %d)", tp.topic,
                      tp.partition, start, source, message.offset)
+        if (_failpoints.should_crash("worker.skip_input")
+                and frontier.judge(tp, message.offset) is Verdict.PROCESS):
+            # tests: what Faust does to a message its stream skips -- never handled, acked
+            log.warning("failpoint worker.skip_input: dropping %s[%d]@%d", tp.topic,
+                        tp.partition, message.offset)
+            continue
         verdict = frontier.judge(tp, message.offset)
         if verdict is Verdict.JUMP and frontier.next(tp) < (start := await _log_start(tp)):
             # what was missed has left the log (retention): nothing to read again
