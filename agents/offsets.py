@@ -68,10 +68,10 @@ async def _log_start(tp) -> int:
 
 
 async def _resume_point(tp) -> tuple[int, str]:
-    """The group's committed offset for `tp`, else the log start. Faust's own copy of the
-    committed offset is None when its lookup after a rebalance failed (seen after a worker
-    restart), so the broker is asked again before starting from the log start, which would
-    reprocess the whole partition."""
+    """The group's committed offset for `tp`, else the log start. After a restart the
+    agents get messages before Faust has finished seeking to the committed offsets, so its
+    copy of them can still be empty: the broker is asked before falling back to the log
+    start, which would reprocess the whole partition."""
     committed = committed_offset(tp)
     if committed is not None:
         return committed, "committed"
@@ -90,10 +90,12 @@ async def _resume_point(tp) -> tuple[int, str]:
 async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
     """The events of a guarded input, each offset once and in order since the partition
     was assigned; a repeat of one already handled is skipped."""
+    # Registered when the agent starts, before any assignment: acks Faust makes for
+    # messages it skips before the agent's first one must not be committed either.
+    _guarded.add(settings.topic(name))
     async for event in events:
         message = event.message
         tp = message.tp
-        _guarded.add(tp.topic)
         if not frontier.known(tp):
             start, source = await _resume_point(tp)
             frontier.start(tp, start)
@@ -106,12 +108,15 @@ async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
                         tp.partition, message.offset)
             continue
         verdict = frontier.judge(tp, message.offset)
-        if verdict is Verdict.JUMP and frontier.next(tp) < (start := await _log_start(tp)):
-            # what was missed has left the log (retention): nothing to read again
-            log.error("input %s[%d]: offsets %d..%d were removed by retention before they "
-                      "were read", tp.topic, tp.partition, frontier.next(tp), start - 1)
-            frontier.start(tp, start)
-            verdict = frontier.judge(tp, message.offset)
+        if verdict is Verdict.JUMP and _reported.get(tp) != frontier.next(tp):
+            start = await _log_start(tp)
+            if frontier.next(tp) < start:
+                # what was missed has left the log (retention): nothing to read again
+                log.error("input %s[%d]: offsets %d..%d were removed by retention before "
+                          "they were read", tp.topic, tp.partition, frontier.next(tp),
+                          start - 1)
+                frontier.start(tp, start)
+                verdict = frontier.judge(tp, message.offset)
         if verdict is Verdict.JUMP:
             if _reported.get(tp) != frontier.next(tp):  # once per missed offset, not per message
                 _reported[tp] = frontier.next(tp)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from confluent_kafka import Consumer
@@ -20,9 +21,11 @@ from schemas.events import (
     decode,
 )
 from schemas.state import ComplaintStateSnapshot
+from streams.admin import ensure_topics
 from streams.producer import EventPublisher
 from streams.settings import Settings
 from streams.topics import (
+    ALL_TOPICS,
     COMPLAINT_COMMANDS,
     COMPLAINT_EVENTS,
     COMPLAINT_STATE,
@@ -151,3 +154,17 @@ class Pipeline:
 
     def state(self, complaint_id: str) -> ComplaintStateSnapshot | None:
         return self.states.get(complaint_id)
+
+
+@contextmanager
+def running_worker(settings: Settings) -> Iterator[tuple[WorkerProcess, Pipeline]]:
+    """The topics, one worker (ready) and a pipeline to drive it; all stopped at the end."""
+    ensure_topics(settings, ALL_TOPICS)
+    worker = WorkerProcess(settings, settings.stack_dir / "worker.log").start()
+    harness = Pipeline(settings, worker)
+    try:
+        worker.wait_ready(120)
+        yield worker, harness
+    finally:
+        harness.close()
+        worker.stop()

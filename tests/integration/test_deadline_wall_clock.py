@@ -7,25 +7,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from conftest import free_port
-from harness import Pipeline
+from harness import running_worker
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.reference import category
 from schemas.events import ComplaintAssigned, ComplaintEscalated
-from streams.admin import ensure_topics
-from streams.topics import ALL_TOPICS
-from streams.worker_process import WorkerProcess
 
 
 def test_wall_clock_deadline_fires_without_any_other_traffic(test_settings):
     port = free_port()
     settings = test_settings.with_overrides(clock="wall", weekly_offs="none",
                                             tick_interval_seconds=0.1, metrics_port=port)
-    ensure_topics(settings, ALL_TOPICS)
-    worker = WorkerProcess(settings, settings.stack_dir / "worker.log").start()
-    harness = Pipeline(settings, worker)
-    try:
-        worker.wait_ready(120)
+    with running_worker(settings) as (_, harness):
         days = category("drinking_water_supply").sla_working_days
         # With no day off, N working days are N calendar days: registered N days ago plus
         # a few seconds, the complaint falls due a few seconds from now.
@@ -58,19 +51,12 @@ def test_wall_clock_deadline_fires_without_any_other_traffic(test_settings):
         print(f"\nescalation ran {delay:.3f}s after its due time; "
               f"visible to a subscriber {end_to_end:.3f}s after it")
         assert samples[("faust_messages_received_total", ())] >= 2
-    finally:
-        harness.close()
-        worker.stop()
 
 
 def test_a_command_dated_in_the_future_is_refused(test_settings):
     """In wall time a command far ahead of the clock would fire deadlines early."""
     settings = test_settings.with_overrides(clock="wall", max_clock_skew_seconds=300)
-    ensure_topics(settings, ALL_TOPICS)
-    worker = WorkerProcess(settings, settings.stack_dir / "worker.log").start()
-    harness = Pipeline(settings, worker)
-    try:
-        worker.wait_ready(120)
+    with running_worker(settings) as (_, harness):
         now = datetime.now(UTC)
         cid = f"HP-FUT-{uuid.uuid4().hex[:8].upper()}"
         harness.submit(cid, now, category="drinking_water_supply", district="Mandi",
@@ -87,6 +73,3 @@ def test_a_command_dated_in_the_future_is_refused(test_settings):
         # nothing fired early: still at level 1 with its first officer
         assert harness.state(cid).level == assigned.level
         assert not harness.of(cid, ComplaintEscalated)
-    finally:
-        harness.close()
-        worker.stop()

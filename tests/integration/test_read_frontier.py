@@ -11,23 +11,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from harness import Pipeline
+from harness import running_worker
 
 from schemas.events import ComplaintAssigned
-from streams.admin import ensure_topics
-from streams.topics import ALL_TOPICS
-from streams.worker_process import WorkerProcess
 
 
 def test_a_skipped_input_message_is_read_again(test_settings):
     # the stall guard would also recover it, after SANKALP_STALL_SECONDS: keep it out
     settings = test_settings.with_overrides(failpoints="worker.skip_input=3",
                                             stall_seconds=3600.0)
-    ensure_topics(settings, ALL_TOPICS)
-    worker = WorkerProcess(settings, settings.stack_dir / "worker.log").start()
-    harness = Pipeline(settings, worker)
-    try:
-        worker.wait_ready(120)
+    with running_worker(settings) as (worker, harness):
         ids = [f"HP-SKIP-{uuid.uuid4().hex[:8].upper()}" for _ in range(24)]
         for cid in ids:
             harness.submit(cid, datetime.now(UTC), category="drinking_water_supply",
@@ -38,6 +31,3 @@ def test_a_skipped_input_message_is_read_again(test_settings):
         assert "failpoint worker.skip_input: dropping" in log
         assert "the consumer skipped messages); reading again from" in log
         assert all(len(harness.of(c, ComplaintAssigned)) >= 1 for c in ids)
-    finally:
-        harness.close()
-        worker.stop()
