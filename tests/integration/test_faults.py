@@ -163,15 +163,16 @@ def test_worker_killed_at_random_points(lab, scenario, baseline):
 
 
 class JoinThenLeave:
-    """A second worker joins a quarter of the way in; the first stops at 60 %, at least
-    SETTLE seconds after the second was ready (two rebalances at once are
-    `test_overlapping_rebalances`)."""
+    """A second worker joins (and is ready) at slice `join`; the first stops at slice
+    `leave`, at least `settle` seconds after the second was ready. With both at the same
+    slice and no settle, the first stops while the group is still settling the join: two
+    rebalances at once, which before the read frontier once made a worker handle a clock
+    tick before two earlier commands of its partition."""
 
-    SETTLE = 10.0
-
-    def __init__(self, slices: int) -> None:
-        self.join = f"slice {slices // 4}/{slices}"
-        self.leave = f"slice {slices * 6 // 10}/{slices}"
+    def __init__(self, slices: int, join: float, leave: float, settle: float) -> None:
+        self.join = f"slice {int(slices * join)}/{slices}"
+        self.leave = f"slice {int(slices * leave)}/{slices}"
+        self.settle = settle
         self.joined_at = 0.0
 
     def __call__(self, run: LabRun, step: str) -> None:
@@ -179,39 +180,25 @@ class JoinThenLeave:
             run.start_worker(1, wait=True)
             self.joined_at = time.monotonic()
             run.faults.append("worker 1 joined (rebalance)")
-        elif step == self.leave:
-            time.sleep(max(0.0, self.joined_at + self.SETTLE - time.monotonic()))
+        if step == self.leave:
+            time.sleep(max(0.0, self.joined_at + self.settle - time.monotonic()))
             run.workers[0].stop()
             run.faults.append("worker 0 stopped (rebalance back)")
 
 
 def test_two_workers_rebalance_both_ways(lab, scenario, baseline):
     run = lab.run("rebalance")
-    outcome = run.run(scenario, JoinThenLeave(len(scenario.slices)))
+    outcome = run.run(scenario, JoinThenLeave(len(scenario.slices), join=0.25, leave=0.6,
+                                                 settle=10.0))
     check(baseline, scenario, outcome, "second worker joined, first stopped", 2)
     assert "worker 1" in "".join(outcome.faults)
 
 
-class JoinWhileLeaving:
-    """A second worker joins at 40 %, and the first stops the moment the second is ready,
-    while the group is still settling the first rebalance (two rebalances at once). Before
-    the read frontier this once made a worker handle a clock tick before two earlier
-    commands of its partition."""
-
-    def __init__(self, slices: int) -> None:
-        self.at = f"slice {slices * 4 // 10}/{slices}"
-
-    def __call__(self, run: LabRun, step: str) -> None:
-        if step == self.at:
-            run.start_worker(1, wait=True)
-            run.workers[0].stop()
-            run.faults.append("worker 1 joined, worker 0 stopped at once (overlapping)")
-
-
 def test_overlapping_rebalances(lab, scenario, baseline):
     run = lab.run("overlap")
-    outcome = run.run(scenario, JoinWhileLeaving(len(scenario.slices)))
-    check(baseline, scenario, outcome, "overlapping rebalances", 1)
+    outcome = run.run(scenario, JoinThenLeave(len(scenario.slices), join=0.4, leave=0.4,
+                                                 settle=0.0))
+    check(baseline, scenario, outcome, "overlapping rebalances", 2)
 
 
 class PostgresOutage:
