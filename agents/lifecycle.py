@@ -116,7 +116,8 @@ async def lifecycle(stream):
         decision = decide(before, command, context)
         after = decision.state
         # Readers see the snapshot; a refusal changes only what the complaint remembers.
-        published = after is not None and (before is None or snapshot(after) != snapshot(before))
+        shown = snapshot(after) if after is not None else None
+        published = shown is not None and (before is None or shown != snapshot(before))
         events = [out.to_json() for out in decision.events]
         refusals = [f"refused: {out.reason}" for out in decision.events
                     if isinstance(out, CommandRejected)]
@@ -125,8 +126,8 @@ async def lifecycle(stream):
                 "state": after.to_dict(),
                 "outbox": remember(outbox, message, events, published, refusals)}
         if published:
-            assert after is not None
-            await state_topic.send(key=message.key, value=snapshot(after).to_json())
+            assert shown is not None
+            await state_topic.send(key=message.key, value=shown.to_json())
         schedule(command.complaint_id, after)
         for value in events:
             await events_topic.send(key=message.key, value=value)

@@ -87,6 +87,25 @@ async def _resume_point(tp) -> tuple[int, str]:
     return await _log_start(tp), "log start: nothing committed"
 
 
+async def _missed(tp, offset: int, name: str) -> Verdict:
+    """First sight of a missed offset: unless retention has removed it (then start at the
+    log start), report it; the verdict on `offset` afterwards."""
+    start = await _log_start(tp)
+    if frontier.next(tp) < start:
+        # what was missed has left the log (retention): nothing to read again
+        log.error("input %s[%d]: offsets %d..%d were removed by retention before they were "
+                  "read", tp.topic, tp.partition, frontier.next(tp), start - 1)
+        frontier.start(tp, start)
+    verdict = frontier.judge(tp, offset)
+    if verdict is Verdict.JUMP:
+        _reported[tp] = frontier.next(tp)
+        log.warning("input %s[%d]: offset %d arrived while %d was expected (the consumer "
+                    "skipped messages); reading again from %d", tp.topic, tp.partition,
+                    offset, frontier.next(tp), frontier.next(tp))
+        metrics.offset_jumps.labels(name).inc()
+    return verdict
+
+
 async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
     """The events of a guarded input, each offset once and in order since the partition
     was assigned; a repeat of one already handled is skipped."""
@@ -101,30 +120,15 @@ async def in_order(events: AsyncIterator, name: str) -> AsyncIterator:
             frontier.start(tp, start)
             log.info("input %s[%d]: reading from offset %d (%s; first arrival %d)", tp.topic,
                      tp.partition, start, source, message.offset)
-        if (_failpoints.should_crash("worker.skip_input")
-                and frontier.judge(tp, message.offset) is Verdict.PROCESS):
+        verdict = frontier.judge(tp, message.offset)
+        if _failpoints.should_crash("worker.skip_input") and verdict is Verdict.PROCESS:
             # tests: what Faust does to a message its stream skips -- never handled, acked
             log.warning("failpoint worker.skip_input: dropping %s[%d]@%d", tp.topic,
                         tp.partition, message.offset)
             continue
-        verdict = frontier.judge(tp, message.offset)
         if verdict is Verdict.JUMP and _reported.get(tp) != frontier.next(tp):
-            start = await _log_start(tp)
-            if frontier.next(tp) < start:
-                # what was missed has left the log (retention): nothing to read again
-                log.error("input %s[%d]: offsets %d..%d were removed by retention before "
-                          "they were read", tp.topic, tp.partition, frontier.next(tp),
-                          start - 1)
-                frontier.start(tp, start)
-                verdict = frontier.judge(tp, message.offset)
+            verdict = await _missed(tp, message.offset, name)  # once per missed offset
         if verdict is Verdict.JUMP:
-            if _reported.get(tp) != frontier.next(tp):  # once per missed offset, not per message
-                _reported[tp] = frontier.next(tp)
-                log.warning("input %s[%d]: offset %d arrived while %d was expected (the "
-                            "consumer skipped messages); reading again from %d", tp.topic,
-                            tp.partition, message.offset, frontier.next(tp),
-                            frontier.next(tp))
-                metrics.offset_jumps.labels(name).inc()
             # Again for every early arrival: Faust's fetch loop may still hand over messages
             # it fetched before the seek, and each moves its read position past the offset
             # we want (it would then drop that offset as already read).
