@@ -18,10 +18,9 @@ from agents.runtime import log, metrics
 from streams.app import app, settings
 from streams.failpoints import Failpoints
 from streams.liveness import stalled
-from streams.topics import COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
+from streams.topics import COMPLAINTS_SUBMITTED, WORKER_INPUTS
 
-INPUTS = {settings.topic(t.name): t.name
-          for t in (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)}
+INPUTS = {settings.topic(t.name): t.name for t in WORKER_INPUTS}
 _progress: dict = {}  # tp -> (committed offset, since when unchanged with a backlog)
 _failpoints = Failpoints.from_settings(settings)
 

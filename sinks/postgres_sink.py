@@ -235,10 +235,9 @@ class PostgresSink:
 
     def refresh_worker_lag(self) -> None:
         """The Faust workers' consumer group (their group id is the app id)."""
-        from streams.topics import COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
+        from streams.topics import WORKER_INPUTS
 
-        topics = [self.settings.topic(t.name)
-                  for t in (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)]
+        topics = [self.settings.topic(t.name) for t in WORKER_INPUTS]
         try:
             if self._worker_lag is None:
                 self._worker_lag = GroupLag(self.settings, self.settings.app_id)

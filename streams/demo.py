@@ -23,12 +23,7 @@ from streams.admin import delete_topics_with_prefix, ensure_topics
 from streams.producer import EventPublisher
 from streams.security import redact_url
 from streams.settings import Settings
-from streams.topics import (
-    ALL_TOPICS,
-    COMPLAINT_COMMANDS,
-    COMPLAINTS_SUBMITTED,
-    INTAKE_BY_CITIZEN,
-)
+from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, WORKER_INPUTS
 from streams.worker_process import WorkerProcess
 
 DEMO_NAME = "demo"  # topic prefix, Postgres schema and (with "sankalp-") the app id
@@ -113,8 +108,7 @@ def render_view(conn, settings: Settings, worker_lag: GroupLag, simulated: datet
             cur.execute(sql)
             rows[name] = cur.fetchall()
     conn.rollback()
-    lag = worker_lag.read([settings.topic(t.name) for t in (
-        COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)])
+    lag = worker_lag.read([settings.topic(t.name) for t in WORKER_INPUTS])
     levels = dict(rows["open"])
     satisfied, special = rows["closed"][0]
     compliance = rows["compliance"][0][0]

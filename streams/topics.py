@@ -145,3 +145,6 @@ LIFECYCLE_TOPICS: tuple[TopicSpec, ...] = (
     CITIZEN_CONTACTS,
 )
 ALL_TOPICS: tuple[TopicSpec, ...] = (*LIFECYCLE_TOPICS, SMOKE_COMPLAINTS, SMOKE_ASSIGNMENTS)
+# What the Faust workers consume (their consumer group's lag, the inputs they guard).
+WORKER_INPUTS: tuple[TopicSpec, ...] = (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN,
+                                        COMPLAINT_COMMANDS)

@@ -53,7 +53,7 @@ from streams.topics import (
     COMPLAINT_STATE,
     COMPLAINTS_SUBMITTED,
     DEAD_LETTERS,
-    INTAKE_BY_CITIZEN,
+    WORKER_INPUTS,
 )
 from streams.worker_process import WorkerProcess
 
@@ -69,7 +69,7 @@ PG_TABLES = {
     "citizen_contact": "complaint_id",
 }
 SINK_TOPICS = (COMPLAINT_EVENTS, COMPLAINT_STATE, CITIZEN_CONTACTS, DEAD_LETTERS)
-WORKER_TOPICS = (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)
+WORKER_TOPICS = WORKER_INPUTS
 
 
 # --- the scenario -------------------------------------------------------------------------
