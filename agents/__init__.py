@@ -1,3 +1,5 @@
-"""Faust agents: thin shells that load state, call the pure core, store state and send."""
+"""Faust agents: thin shells that load state, call the pure core, store state and send.
 
-from agents import clock, intake, lifecycle, liveness, smoke  # noqa: F401  (register on the app)
+Nothing here runs at import: `agents.worker.create_worker(settings)` builds a worker and
+attaches each module's agents to it (`attach(worker)`).
+"""

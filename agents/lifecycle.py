@@ -9,43 +9,28 @@ restarts and rebalances.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from agents.offsets import in_order
-from agents.runtime import (
-    ahead_of_clock,
-    clock,
-    commands_topic,
-    committed_offset,
-    complaints_table,
-    context,
-    dead_letter,
-    deadlines_table,
-    events_topic,
-    metrics,
-    observe_latency,
-    oversized,
-    state_topic,
-    time_index,
-)
 from core.lifecycle import ComplaintState, decide, next_wakeup, snapshot
 from schemas.events import COMMANDS, ClockTick, CommandRejected, ComplaintEscalated, decode
 from schemas.records import InvalidEvent
-from streams.app import app
 from streams.topics import COMPLAINT_COMMANDS
 
+if TYPE_CHECKING:
+    from agents.worker import Worker
 
-def load(complaint_id: str) -> tuple[ComplaintState | None, list[dict]]:
+
+def load(w: Worker, complaint_id: str) -> tuple[ComplaintState | None, list[dict]]:
     """The complaint and its outbox: what the commands not yet known to be committed
     sent (see `remember`)."""
-    stored = complaints_table.get(complaint_id)
+    stored = w.tables.complaints.get(complaint_id)
     if not stored:
         return None, []
     return ComplaintState.from_dict(stored["state"]), stored["outbox"]
 
 
-def remember(outbox: list[dict], message, events: list[bytes], changed: bool,
-             refusals: list[str]) -> list[dict]:
+def remember(outbox: list[dict], committed: int | None, message: Any, events: list[bytes],
+             changed: bool, refusals: list[str]) -> list[dict]:
     """Faust writes a table's changelog at once but publishes what an agent sends only when
     the input's offset is committed; a crash in between leaves the state ahead of its
     outputs, and the redelivered command would find itself applied (or remembered as
@@ -54,7 +39,6 @@ def remember(outbox: list[dict], message, events: list[bytes], changed: bool,
     them again (same event ids: consumers drop repeats). The state snapshot is not stored:
     the latest one, from the state itself, is enough.
     """
-    committed = committed_offset(message.tp)
     kept = [e for e in outbox if committed is None or e["offset"] >= committed - 1]
     entry = {"offset": message.offset, "changed": changed,
              "events": [value.decode() for value in events]}
@@ -63,80 +47,89 @@ def remember(outbox: list[dict], message, events: list[bytes], changed: bool,
     return [*kept, entry]
 
 
-async def send_again(state: ComplaintState | None, outbox: list[dict], message) -> bool:
+async def send_again(w: Worker, state: ComplaintState | None, outbox: list[dict],
+                     message: Any) -> bool:
+    """A redelivered command whose effects were stored: send them again, decide nothing."""
     for entry in outbox:
         if entry["offset"] == message.offset:
             if entry["changed"] and state is not None:
-                await state_topic.send(key=message.key, value=snapshot(state).to_json())
+                await w.send(w.topics.state, message.key, snapshot(state).to_json())
             for value in entry["events"]:
-                await events_topic.send(key=message.key, value=value.encode())
+                await w.send(w.topics.events, message.key, value.encode())
             for reason in entry.get("refusals", ()):
-                await dead_letter(message, reason)
+                await w.dead_letter(message, reason)
             return True
     return False
 
 
-def schedule(complaint_id: str, state: ComplaintState | None) -> None:
-    wake: datetime | None = next_wakeup(state, context.policy)
-    stored_wake = deadlines_table.get(complaint_id)
+def schedule(w: Worker, complaint_id: str, state: ComplaintState | None) -> None:
+    wake = next_wakeup(state, w.context.policy)
+    deadlines = w.tables.deadlines
+    stored_wake = deadlines.get(complaint_id)
     if wake is not None and stored_wake != wake.isoformat():
-        deadlines_table[complaint_id] = wake.isoformat()
+        deadlines[complaint_id] = wake.isoformat()
     elif wake is None and stored_wake is not None:
-        del deadlines_table[complaint_id]
-    time_index.schedule(complaint_id, wake)
+        del deadlines[complaint_id]
+    w.time_index.schedule(complaint_id, wake)
 
 
-@app.agent(commands_topic)
-async def lifecycle(stream):
-    async for event in in_order(stream.events(), COMPLAINT_COMMANDS.name):
-        message = event.message
-        if reason := oversized(message):
-            await dead_letter(message, reason)
-            continue
-        try:
-            command = decode(event.value, allowed=COMMANDS)
-        except InvalidEvent as exc:
-            await dead_letter(message, str(exc))
-            continue
-        key = message.key.decode(errors="replace") if message.key else None
-        if key != command.complaint_id:
-            await dead_letter(message, "the message key must be the complaint_id")
-            continue
-        if isinstance(command, ClockTick):
-            # Event time moves only with clock ticks, which sources publish after everything
-            # dated before them: a command from another partition never drags it ahead.
-            clock.observe(command.occurred_at)
-        elif reason := ahead_of_clock(command.occurred_at):
-            await dead_letter(message, reason)
-            continue
-        before, outbox = load(command.complaint_id)
-        if await send_again(before, outbox, message):
-            schedule(command.complaint_id, before)  # its changelog may not have landed
-            continue
-        decision = decide(before, command, context)
-        after = decision.state
-        # Readers see the snapshot; a refusal changes only what the complaint remembers.
-        shown = snapshot(after) if after is not None else None
-        published = shown is not None and (before is None or shown != snapshot(before))
-        events = [out.to_json() for out in decision.events]
-        refusals = [f"refused: {out.reason}" for out in decision.events
-                    if isinstance(out, CommandRejected)]
-        if after is not None and after != before:
-            complaints_table[command.complaint_id] = {
-                "state": after.to_dict(),
-                "outbox": remember(outbox, message, events, published, refusals)}
-        if published:
-            assert shown is not None
-            await state_topic.send(key=message.key, value=shown.to_json())
-        schedule(command.complaint_id, after)
-        for value in events:
-            await events_topic.send(key=message.key, value=value)
-        for reason in refusals:
-            await dead_letter(message, reason)
-        for out in decision.events:
-            if isinstance(out, ComplaintEscalated) and out.cause == "deadline_missed":
-                # An escalation is dated at its due moment; how late it actually ran is
-                # the distance from there to this worker's clock.
-                metrics.escalation_delay_seconds.observe(
-                    max(0.0, (clock.now() - out.previous_due_at).total_seconds()))
-        observe_latency("lifecycle", message)
+async def handle_command(w: Worker, event: Any) -> None:
+    message = event.message
+    if reason := w.oversized(message):
+        await w.dead_letter(message, reason)
+        return
+    try:
+        command = decode(event.value, allowed=COMMANDS)
+    except InvalidEvent as exc:
+        await w.dead_letter(message, str(exc))
+        return
+    key = message.key.decode(errors="replace") if message.key else None
+    if key != command.complaint_id:
+        await w.dead_letter(message, "the message key must be the complaint_id")
+        return
+    if isinstance(command, ClockTick):
+        # Event time moves only with clock ticks, which sources publish after everything
+        # dated before them: a command from another partition never drags it ahead.
+        w.clock.observe(command.occurred_at)
+    elif reason := w.ahead_of_clock(command.occurred_at):
+        await w.dead_letter(message, reason)
+        return
+    before, outbox = load(w, command.complaint_id)
+    if await send_again(w, before, outbox, message):
+        schedule(w, command.complaint_id, before)  # its changelog may not have landed
+        return
+    decision = decide(before, command, w.context)
+    after = decision.state
+    # Readers see the snapshot; a refusal changes only what the complaint remembers.
+    shown = snapshot(after) if after is not None else None
+    published = shown is not None and (before is None or shown != snapshot(before))
+    events = [out.to_json() for out in decision.events]
+    refusals = [f"refused: {out.reason}" for out in decision.events
+                if isinstance(out, CommandRejected)]
+    if after is not None and after != before:
+        w.tables.complaints[command.complaint_id] = {
+            "state": after.to_dict(),
+            "outbox": remember(outbox, w.committed_offset(message.tp), message, events,
+                               published, refusals)}
+    if shown is not None and published:
+        await w.send(w.topics.state, message.key, shown.to_json())
+    schedule(w, command.complaint_id, after)
+    for value in events:
+        await w.send(w.topics.events, message.key, value)
+    for reason in refusals:
+        await w.dead_letter(message, reason)
+    for out in decision.events:
+        if isinstance(out, ComplaintEscalated) and out.cause == "deadline_missed":
+            # An escalation is dated at its due moment; how late it actually ran is the
+            # distance from there to this worker's clock.
+            w.metrics.escalation_delay_seconds.observe(
+                max(0.0, (w.clock.now() - out.previous_due_at).total_seconds()))
+    w.observe_latency("lifecycle", message)
+
+
+def attach(w: Worker) -> None:
+    async def lifecycle(stream: Any) -> None:
+        async for event in w.inputs(stream, COMPLAINT_COMMANDS):
+            await handle_command(w, event)
+
+    w.agents["lifecycle"] = w.app.agent(w.topics.commands, name="lifecycle")(lifecycle)

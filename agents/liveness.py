@@ -11,53 +11,66 @@ reads again is absorbed: every effect is idempotent), with a warning and a count
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import TYPE_CHECKING, Any
 
-from agents.offsets import seek
-from agents.runtime import log, metrics
-from streams.app import app, settings
-from streams.failpoints import Failpoints
 from streams.liveness import stalled
-from streams.topics import COMPLAINTS_SUBMITTED, WORKER_INPUTS
+from streams.topics import WORKER_INPUTS
 
-INPUTS = {settings.topic(t.name): t.name for t in WORKER_INPUTS}
-_progress: dict = {}  # tp -> (committed offset, since when unchanged with a backlog)
-_failpoints = Failpoints.from_settings(settings)
+if TYPE_CHECKING:
+    from agents.worker import Worker
+
+log = logging.getLogger("sankalp")
 
 
-@app.timer(interval=min(5.0, max(1.0, settings.stall_seconds / 3)))
-async def unstick_partitions() -> None:
-    consumer = getattr(app, "_consumer", None)
-    if consumer is None or getattr(app, "in_recovery", False) or not consumer.flow_active:
-        _progress.clear()
-        return
-    try:
-        tps = [tp for tp in consumer.assignment() if tp.topic in INPUTS]
-        ends = await consumer.highwaters(*tps) if tps else {}
-    except Exception as exc:  # the broker may be away; the next look will tell
-        log.debug("liveness check skipped: %s", exc)
-        return
-    submitted = sorted(tp for tp in tps if INPUTS[tp.topic] == COMPLAINTS_SUBMITTED.name)
-    if submitted and _failpoints.should_crash("worker.pause_input"):
-        # tests: the stall seen in the wild, made on purpose (a pause never lifted)
-        log.warning("failpoint worker.pause_input: pausing %s[%d]", submitted[0].topic,
-                    submitted[0].partition)
-        consumer.pause_partitions({submitted[0]})
-    now = time.monotonic()
-    for tp in tps:
-        committed = consumer._committed_offset.get(tp)
-        stuck, remember = stalled(committed, ends.get(tp), _progress.get(tp), now,
-                                  settings.stall_seconds)
-        if remember is None:
-            _progress.pop(tp, None)
-            continue
-        _progress[tp] = remember
-        if stuck:
-            log.warning("input %s[%d] has %d message(s) waiting and no progress for %.0f s: "
-                        "resuming it from its committed offset %s", tp.topic, tp.partition,
-                        ends[tp] - (committed or 0), now - remember[1], committed)
-            metrics.partition_stalls.labels(INPUTS[tp.topic]).inc()
-            consumer._buffered_partitions.discard(tp)
-            consumer.resume_partitions({tp})
-            await seek(tp, committed or 0)
-            _progress[tp] = (committed, now)
+class StallGuard:
+    def __init__(self, w: Worker) -> None:
+        self.w = w
+        self.inputs = {w.settings.topic(t.name): t.name for t in WORKER_INPUTS}
+        self.progress: dict = {}  # tp -> (committed offset, since when unchanged, backlog)
+
+    async def check(self) -> None:
+        w = self.w
+        consumer = w.consumer.consuming()
+        if consumer is None:
+            self.progress.clear()
+            return
+        try:
+            tps = [tp for tp in consumer.assignment() if tp.topic in self.inputs]
+            ends = await consumer.highwaters(*tps) if tps else {}
+        except Exception as exc:  # the broker may be away; the next look will tell
+            log.debug("liveness check skipped: %s", exc)
+            return
+        now = time.monotonic()
+        for tp in tps:
+            committed = w.consumer.committed_offset(tp)
+            stuck, remember = stalled(committed, ends.get(tp), self.progress.get(tp), now,
+                                      w.settings.stall_seconds)
+            if remember is None:
+                self.progress.pop(tp, None)
+                continue
+            self.progress[tp] = remember
+            if stuck:
+                await self._unstick(consumer, tp, committed, ends[tp], now - remember[1])
+                self.progress[tp] = (committed, now)
+
+    async def _unstick(self, consumer: Any, tp: Any, committed: int | None, end: int,
+                       idle: float) -> None:
+        log.warning("input %s[%d] has %d message(s) waiting and no progress for %.0f s: "
+                    "resuming it from its committed offset %s", tp.topic, tp.partition,
+                    end - (committed or 0), idle, committed)
+        self.w.metrics.partition_stalls.labels(self.inputs[tp.topic]).inc()
+        self.w.consumer.release_pause(tp)
+        consumer.resume_partitions({tp})
+        await self.w.reader.seek(tp, committed or 0)
+
+
+def attach(w: Worker) -> None:
+    guard = StallGuard(w)
+
+    async def unstick_partitions() -> None:
+        await guard.check()
+
+    w.app.timer(interval=min(5.0, max(1.0, w.settings.stall_seconds / 3)),
+                name="unstick_partitions")(unstick_partitions)

@@ -15,17 +15,16 @@ from pathlib import Path
 from confluent_kafka import Consumer
 
 from core.reference import category
+from devstack.runners import SinkProcess, WorkerProcess
 from schemas.events import ComplaintSubmitted, Event
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.migrate import migrate
 from sinks.postgres import connect
 from streams.admin import delete_topics_with_prefix, ensure_topics
-from streams.demo import SinkProcess
 from streams.producer import EventPublisher, make_producer
 from streams.security import confluent_config
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, TopicSpec
-from streams.worker_process import WorkerProcess
 
 
 def say(message: str) -> None:

@@ -72,59 +72,21 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _wait_for_kafka(settings: Settings, topics: list[str], reader: str) -> bool:
-    """Wait for the cluster and the topics `reader` consumes (streams/kafka_wait.py);
-    False when SANKALP_KAFKA_WAIT_SECONDS ran out (the caller exits with 2)."""
-    import logging
-    import signal
-
-    from streams.kafka_wait import KafkaUnavailable, wait_for_kafka
-
-    def stop_waiting(*_: object) -> None:
-        # Stopped before it ever started: nothing to flush or commit, a clean exit.
-        raise SystemExit(0)
-
-    previous = signal.signal(signal.SIGTERM, stop_waiting)
-    try:
-        wait_for_kafka(settings, topics, reader=reader)
-    except KafkaUnavailable as exc:
-        logging.getLogger("sankalp.kafka_wait").error("%s", exc)
-        return False
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    return True
-
-
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
+    from agents.worker import create_worker, run_worker
 
-    from faust import Worker
-
-    import agents  # noqa: F401  (registers every agent on the app)
-    from streams.app import app
-
-    # Faust sets up logging only when it starts; until then our lines (the wait for Kafka)
-    # go to stderr in its format. Its own set-up replaces this handler, so nothing doubles.
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
-    topics = sorted({topic for agent in app.agents.values()
-                     for topic in getattr(agent.channel, "topics", ())})
-    if not _wait_for_kafka(settings, topics, "this worker"):
-        return 2
-    settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
-    Worker(app, loglevel=settings.log_level).execute_from_commandline()
-    return 0
+    return run_worker(create_worker(settings))
 
 
 def cmd_smoke(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.smoke_run import run_smoke
+    from devstack.smoke import run_smoke
 
     run_smoke(settings)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.demo import DemoOptions, run_demo
+    from devstack.demo import DemoOptions, run_demo
 
     stack = _stack(settings)
     was_running = stack.kafka.is_running() and stack.postgres.is_running()
@@ -209,26 +171,9 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
-    import signal
+    from sinks.postgres_sink import PostgresSink, run_sink
 
-    from prometheus_client import start_http_server
-
-    from sinks.postgres_sink import PostgresSink
-
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
-    sink = PostgresSink(settings)
-    if not _wait_for_kafka(settings, sorted(sink.kinds), "the sink"):
-        return 2
-    if settings.sink_metrics_port:
-        start_http_server(settings.sink_metrics_port, registry=sink.metrics.registry)
-        print(f"sink metrics on http://127.0.0.1:{settings.sink_metrics_port}/metrics",
-              flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sink.stop())
-    signal.signal(signal.SIGINT, lambda *_: sink.stop())
-    sink.run()
-    return 0
+    return run_sink(PostgresSink(settings))
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

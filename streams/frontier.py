@@ -1,5 +1,5 @@
 """How far an agent has really read each input partition (pure; the worker's side is in
-agents/offsets.py).
+agents/reading.py).
 
 Faust decides what to commit from the offsets its streams acknowledged, and it
 acknowledges some messages the agent never saw: one skipped as stale while a rebalance

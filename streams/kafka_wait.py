@@ -170,3 +170,23 @@ def wait_for_kafka(
                         len(missing), reader, ", ".join(missing))
             return WaitOutcome(attempts, now - started, tuple(missing))
         pause(0.5)
+
+
+def wait_for_kafka_or_give_up(settings: Settings, topics: list[str], reader: str) -> bool:
+    """For a process about to start: wait for the cluster and the topics `reader` consumes;
+    False (after one error line) when SANKALP_KAFKA_WAIT_SECONDS ran out, and the caller
+    exits with 2. A SIGTERM while waiting is a clean exit: nothing started yet."""
+    import signal
+
+    def stop_waiting(*_: object) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop_waiting)
+    try:
+        wait_for_kafka(settings, topics, reader=reader)
+    except KafkaUnavailable as exc:
+        logging.getLogger("sankalp.kafka_wait").error("%s", exc)
+        return False
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return True

@@ -1,16 +1,23 @@
 """The one settings object of the project, read from the environment (12-factor).
 
-Every process (worker, sink, CLI, tests) builds its configuration from here, so a
-setting has exactly one name, one default and one parser.
+Every process (worker, sink, CLI, tests) builds its configuration from here. Each setting is
+declared once, as a field of `Settings` made by `setting(...)`: its environment name, its
+default, a one-line description and its group in the reference. `ENV_NAMES`, `SECRETS`, the
+parser and `docs/settings.md` (`python -m streams.settings`) are all derived from those
+declarations. The environment is read in `Settings.from_env` and nowhere else.
 """
+
+# `setting(...)` returns a dataclasses.field (with metadata), not a shared default value.
+# ruff: noqa: RUF009
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from streams.security import (
@@ -19,15 +26,38 @@ from streams.security import (
     SASL_MECHANISMS,
     Secret,
     redact_url,
-    uses_sasl,
-    uses_tls,
+    validate_kafka_security,
 )
+
+__all__ = [
+    "DOC_PATH",
+    "GROUPS",
+    "LOCAL_CLUSTER_BASE_PORT",
+    "LOCAL_KAFKA_PORT",
+    "LOCAL_POSTGRES_DB",
+    "LOCAL_POSTGRES_PORT",
+    "LOCAL_POSTGRES_USER",
+    "PROTOCOLS",
+    "REDACTED",
+    "SASL_MECHANISMS",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "local_database_url",
+    "redact_url",
+    "setting",
+    "settings_markdown",
+    "write_settings_doc",
+]
 
 LOCAL_KAFKA_PORT = 9092
 LOCAL_CLUSTER_BASE_PORT = 19092
 LOCAL_POSTGRES_PORT = 55432
 LOCAL_POSTGRES_USER = "sankalp"
 LOCAL_POSTGRES_DB = "sankalp"
+
+# The generated reference (see `settings_markdown`), kept next to the code it describes.
+DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
 
 def local_database_url(port: int = LOCAL_POSTGRES_PORT) -> str:
@@ -38,134 +68,207 @@ class SettingsError(ValueError):
     """A setting in the environment cannot be used; the message names it."""
 
 
+# The sections of the reference, in order, each with a line saying what its settings are for.
+GROUPS: dict[str, str] = {
+    "Kafka": "The brokers and the topics the project declares on them.",
+    "Kafka security": (
+        "SASL and TLS for every Kafka client the project builds (`streams/security.py`); "
+        "an inconsistent combination is refused at start."),
+    "Worker": "The Faust workers (and, where said, the Postgres sink).",
+    "Time and working calendar": "How the pipeline tells time and which days count for SLAs.",
+    "Intake and hostile input": "Rules applied to complaints and commands as they arrive.",
+    "Lifecycle policy": "Escalation, reopening, call-back and verification rules.",
+    "Postgres": "The sink's database.",
+    "Metrics": "Prometheus text format at `/metrics`.",
+    "Local stack": "Only used when the project starts its own Kafka and Postgres.",
+}
+
+
+def setting(env: str, default: Any = MISSING, *, doc: str, group: str, secret: bool = False,
+            default_factory: Any = MISSING, shown_default: str | None = None) -> Any:
+    """A field of `Settings`: read from `env`, described by `doc` in the reference under
+    `group`. A secret may come from the file `<env>_FILE` names and is never shown.
+    `shown_default` replaces the default in the reference when the value alone says less."""
+    if group not in GROUPS:
+        raise ValueError(f"{env}: unknown settings group {group!r}")
+    metadata = {"env": env, "doc": doc, "group": group, "secret": secret,
+                "shown_default": shown_default}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    quoted = [f"`{v}`" for v in values]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
 def _env(name: str, env: Mapping[str, str]) -> str | None:
     value = env.get(name)
     return value if value not in (None, "") else None
 
 
+KAFKA, SECURITY, WORKER, TIME = "Kafka", "Kafka security", "Worker", "Time and working calendar"
+INTAKE, POLICY, POSTGRES = "Intake and hostile input", "Lifecycle policy", "Postgres"
+METRICS, STACK = "Metrics", "Local stack"
+
+
 @dataclass(frozen=True, repr=False)  # our __repr__ leaves secrets out
 class Settings:
-    # Kafka
-    kafka_bootstrap_servers: str = f"127.0.0.1:{LOCAL_KAFKA_PORT}"
-    # Kafka security (streams/security.py): PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
-    kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str = "PLAIN"
-    kafka_sasl_username: str = ""
-    kafka_sasl_password: Secret | None = None
-    kafka_ssl_ca_file: Path | None = None
-    kafka_ssl_cert_file: Path | None = None
-    kafka_ssl_key_file: Path | None = None
-    kafka_ssl_key_password: Secret | None = None
-    app_id: str = "sankalp"
-    topic_prefix: str = ""
-    topic_partitions: int = 6
-    topic_replication_factor: int = 1
-    # Faust worker
-    table_store: str = "rocksdb://"
-    worker_data_dir: Path = Path(".stack/worker")
-    log_level: str = "info"
-    # Postgres
-    database_url: str = field(default_factory=local_database_url)
-    # Given to libpq apart from the URL, so a mounted secret file can hold it
-    database_password: Secret | None = None
-    # Local stack (only used when the project starts its own services)
-    stack_dir: Path = Path(".stack")
-    cache_dir: Path = Path(".cache")
-    kafka_version: str = "4.1.1"
-    kafka_heap: str = "512m"
-    # Time: "wall" in production; "event" advances with the events' own timestamps, so a
-    # month of SLA behaviour replays in seconds (tests, backtests, the simulator).
-    clock: str = "wall"
-    # How often a worker commits offsets, publishing what it sent since (see streams/app.py)
-    commit_interval_seconds: float = 0.1
-    # How long the group waits for a crashed worker before giving its partitions away
-    session_timeout_seconds: float = 15.0
-    tick_interval_seconds: float = 0.2
-    # Working-day calendar (Asia/Kolkata): weekly offs (Monday=0 .. Sunday=6), holidays
-    weekly_offs: str = "6"
-    holidays: str = ""
-    # Metrics endpoints (Prometheus text format at /metrics); 0 turns one off
-    metrics_port: int = 9109
-    sink_metrics_port: int = 9108
-    # Intake
-    citizen_ref_key: str = "change-me-in-production"
-    duplicate_window_days: int = 7
-    caller_daily_limit: int = 5
-    # Lifecycle policy (defaults from DOMAIN.md)
-    sla_warning_fractions: str = "0.5,0.75"
-    transfer_cap: int = 2
-    max_reopens: int = 2
-    callback_max_attempts: int = 3
-    callback_retry_minutes: int = 120
-    unreachable_rule: str = "await_citizen"
-    state_reminder_hours: int = 24
-    verification_sample_rate: float = 0.1
-    # Hostile input: larger payloads are dead-lettered (a complaint is a few KB at most);
-    # commands dated further ahead of the worker's clock than this are refused.
-    max_payload_bytes: int = 65536
-    max_clock_skew_seconds: float = 300.0
-    # A worker started before Kafka is reachable waits this long, retrying (0: for ever)
-    kafka_wait_seconds: float = 0.0
-    # An input partition with a backlog and no commit for this long is resumed
-    stall_seconds: float = 30.0
-    # Fault injection for tests, e.g. "sink.before_commit=3" (see streams/failpoints.py)
-    failpoints: str = ""
+    kafka_bootstrap_servers: str = setting(
+        "KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{LOCAL_KAFKA_PORT}", group=KAFKA,
+        doc="brokers, comma-separated")
+    kafka_security_protocol: str = setting(
+        "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", group=SECURITY,
+        doc=f"{_one_of(PROTOCOLS)} (any case)")
+    kafka_sasl_mechanism: str = setting(
+        "KAFKA_SASL_MECHANISM", "PLAIN", group=SECURITY,
+        doc=f"{_one_of(SASL_MECHANISMS)}; used with `SASL_*`")
+    kafka_sasl_username: str = setting(
+        "KAFKA_SASL_USERNAME", "", group=SECURITY, shown_default="none",
+        doc="needed with `SASL_*`, refused without")
+    kafka_sasl_password: Secret | None = setting(
+        "KAFKA_SASL_PASSWORD", None, group=SECURITY, secret=True,
+        doc="needed with `SASL_*`, refused without")
+    kafka_ssl_ca_file: Path | None = setting(
+        "KAFKA_SSL_CA_FILE", None, group=SECURITY, shown_default="the system's trust store",
+        doc="the CA (PEM) that signed the brokers' certificates; `SSL` or `SASL_SSL` only")
+    kafka_ssl_cert_file: Path | None = setting(
+        "KAFKA_SSL_CERT_FILE", None, group=SECURITY,
+        doc="a client certificate (PEM), for brokers that require one; needs "
+            "`KAFKA_SSL_KEY_FILE`")
+    kafka_ssl_key_file: Path | None = setting(
+        "KAFKA_SSL_KEY_FILE", None, group=SECURITY,
+        doc="the client certificate's private key (PEM)")
+    kafka_ssl_key_password: Secret | None = setting(
+        "KAFKA_SSL_KEY_PASSWORD", None, group=SECURITY, secret=True,
+        doc="the private key's passphrase")
+    app_id: str = setting(
+        "SANKALP_APP_ID", "sankalp", group=KAFKA,
+        doc="Faust application id (consumer group, changelog topic prefix)")
+    topic_prefix: str = setting(
+        "SANKALP_TOPIC_PREFIX", "", group=KAFKA,
+        doc="prefix for every declared topic (isolates environments and tests)")
+    topic_partitions: int = setting(
+        "SANKALP_TOPIC_PARTITIONS", 6, group=KAFKA,
+        doc="partitions of complaint topics and tables (co-partitioned); at least 1")
+    topic_replication_factor: int = setting(
+        "SANKALP_TOPIC_REPLICATION_FACTOR", 1, group=KAFKA,
+        doc="replicas of every declared topic; use 3 on a real cluster")
+    table_store: str = setting(
+        "SANKALP_TABLE_STORE", "rocksdb://", group=WORKER,
+        doc="Faust table store URL; `memory://` only for unit tests")
+    worker_data_dir: Path = setting(
+        "SANKALP_WORKER_DATA_DIR", Path(".stack/worker"), group=WORKER,
+        doc="a worker's local table store; keep it on a persistent volume")
+    log_level: str = setting(
+        "SANKALP_LOG_LEVEL", "info", group=WORKER,
+        doc="log level of the worker and the sink")
+    database_url: str = setting(
+        "DATABASE_URL", default_factory=local_database_url, group=POSTGRES,
+        doc="a `postgresql://` URL; TLS options in the URL or `PGSSL*` (README, \"Security\")")
+    database_password: Secret | None = setting(
+        "DATABASE_PASSWORD", None, group=POSTGRES, secret=True,
+        doc="the Postgres password, handed to libpq apart from `DATABASE_URL` (which must "
+            "then carry none)")
+    stack_dir: Path = setting(
+        "SANKALP_STACK_DIR", Path(".stack"), group=STACK,
+        doc="data and logs of the local Kafka and Postgres")
+    cache_dir: Path = setting(
+        "SANKALP_CACHE_DIR", Path(".cache"), group=STACK,
+        doc="downloads kept between runs (the Kafka jars)")
+    kafka_version: str = setting(
+        "SANKALP_KAFKA_VERSION", "4.1.1", group=STACK,
+        doc="version of the local broker")
+    kafka_heap: str = setting(
+        "SANKALP_KAFKA_HEAP", "512m", group=STACK,
+        doc="JVM heap of the local broker")
+    clock: str = setting(
+        "SANKALP_CLOCK", "wall", group=TIME,
+        doc="`wall` in production; `event`: time follows the events' own timestamps "
+            "(watermarks), so a month of SLA behaviour replays in seconds (tests, replays)")
+    commit_interval_seconds: float = setting(
+        "SANKALP_COMMIT_INTERVAL_SECONDS", 0.1, group=WORKER,
+        doc="how often a worker commits its offsets (Faust's `broker_commit_interval`); the "
+            "messages it sent for those events are published at that commit, so this is "
+            "also their added delay")
+    session_timeout_seconds: float = setting(
+        "SANKALP_SESSION_TIMEOUT_SECONDS", 15.0, group=WORKER,
+        doc="how soon a crashed worker's (or sink's) partitions move to another")
+    tick_interval_seconds: float = setting(
+        "SANKALP_TICK_INTERVAL_SECONDS", 0.2, group=TIME,
+        doc="how often the deadline timer looks for due complaints; positive")
+    weekly_offs: str = setting(
+        "SANKALP_WEEKLY_OFFS", "6", group=TIME, shown_default="`6` (Sunday)",
+        doc="weekly days off, comma-separated, 0 (Monday) to 6 (Sunday); `none` = no weekly "
+            "off (calendar of Asia/Kolkata)")
+    holidays: str = setting(
+        "SANKALP_HOLIDAYS", "", group=TIME, shown_default="none",
+        doc="holidays, `YYYY-MM-DD,…`")
+    metrics_port: int = setting(
+        "SANKALP_METRICS_PORT", 9109, group=METRICS,
+        doc="the worker's metrics port; `0` turns it off")
+    sink_metrics_port: int = setting(
+        "SANKALP_SINK_METRICS_PORT", 9108, group=METRICS,
+        doc="the sink's metrics port; `0` turns it off")
+    citizen_ref_key: str = setting(
+        "SANKALP_CITIZEN_REF_KEY", "change-me-in-production", group=INTAKE, secret=True,
+        doc="key of the caller pseudonym: **set a secret in production**")
+    duplicate_window_days: int = setting(
+        "SANKALP_DUPLICATE_WINDOW_DAYS", 7, group=INTAKE,
+        doc="a caller's complaint matching one they registered (category, district, block) "
+            "within this many days is a duplicate, linked to it")
+    caller_daily_limit: int = setting(
+        "SANKALP_CALLER_DAILY_LIMIT", 5, group=INTAKE,
+        doc="complaints registered per caller per day (IST); more are refused as limited")
+    sla_warning_fractions: str = setting(
+        "SANKALP_SLA_WARNING_FRACTIONS", "0.5,0.75", group=POLICY,
+        doc="SLA warnings at these shares of the time limit, comma-separated, each "
+            "between 0 and 1")
+    transfer_cap: int = setting(
+        "SANKALP_TRANSFER_CAP", 2, group=POLICY,
+        doc="transfers before a complaint goes to district level")
+    max_reopens: int = setting(
+        "SANKALP_MAX_REOPENS", 2, group=POLICY,
+        doc="appeals after closure a citizen may make")
+    callback_max_attempts: int = setting(
+        "SANKALP_CALLBACK_MAX_ATTEMPTS", 3, group=POLICY,
+        doc="call-back attempts before the unreachable rule applies")
+    callback_retry_minutes: int = setting(
+        "SANKALP_CALLBACK_RETRY_MINUTES", 120, group=POLICY,
+        doc="minutes between call-back attempts")
+    unreachable_rule: str = setting(
+        "SANKALP_UNREACHABLE_RULE", "await_citizen", group=POLICY,
+        doc="after the last failed call-back: `await_citizen` (SLA paused) or "
+            "`return_to_officer` (back to the officer with a fresh time limit)")
+    state_reminder_hours: int = setting(
+        "SANKALP_STATE_REMINDER_HOURS", 24, group=POLICY,
+        doc="level 4 has no level above: a complaint overdue there is reminded this often")
+    verification_sample_rate: float = setting(
+        "SANKALP_VERIFICATION_SAMPLE_RATE", 0.1, group=POLICY,
+        doc="share of closed complaints offered for a CM / minister check call (0 to 1)")
+    max_payload_bytes: int = setting(
+        "SANKALP_MAX_PAYLOAD_BYTES", 65536, group=INTAKE,
+        doc="larger inputs are dead-lettered (the dead letter keeps this much of the "
+            "original); at least 1024")
+    max_clock_skew_seconds: float = setting(
+        "SANKALP_MAX_CLOCK_SKEW_SECONDS", 300.0, group=INTAKE,
+        doc="wall time: commands dated further ahead of the worker's clock are dead-lettered")
+    kafka_wait_seconds: float = setting(
+        "SANKALP_KAFKA_WAIT_SECONDS", 0.0, group=WORKER,
+        doc="how long a worker or the sink waits for Kafka and its topics before exiting "
+            "with code 2; `0` = for ever")
+    stall_seconds: float = setting(
+        "SANKALP_STALL_SECONDS", 30.0, group=WORKER,
+        doc="an input partition with a backlog and no commit for this long is resumed from "
+            "its committed offset (warning, `sankalp_worker_partition_stalls_total`)")
 
-    # name in the environment for each field
-    ENV_NAMES: ClassVar[dict[str, str]] = {
-        "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
-        "kafka_security_protocol": "KAFKA_SECURITY_PROTOCOL",
-        "kafka_sasl_mechanism": "KAFKA_SASL_MECHANISM",
-        "kafka_sasl_username": "KAFKA_SASL_USERNAME",
-        "kafka_sasl_password": "KAFKA_SASL_PASSWORD",
-        "kafka_ssl_ca_file": "KAFKA_SSL_CA_FILE",
-        "kafka_ssl_cert_file": "KAFKA_SSL_CERT_FILE",
-        "kafka_ssl_key_file": "KAFKA_SSL_KEY_FILE",
-        "kafka_ssl_key_password": "KAFKA_SSL_KEY_PASSWORD",
-        "app_id": "SANKALP_APP_ID",
-        "topic_prefix": "SANKALP_TOPIC_PREFIX",
-        "topic_partitions": "SANKALP_TOPIC_PARTITIONS",
-        "topic_replication_factor": "SANKALP_TOPIC_REPLICATION_FACTOR",
-        "table_store": "SANKALP_TABLE_STORE",
-        "worker_data_dir": "SANKALP_WORKER_DATA_DIR",
-        "log_level": "SANKALP_LOG_LEVEL",
-        "database_url": "DATABASE_URL",
-        "database_password": "DATABASE_PASSWORD",
-        "stack_dir": "SANKALP_STACK_DIR",
-        "cache_dir": "SANKALP_CACHE_DIR",
-        "kafka_version": "SANKALP_KAFKA_VERSION",
-        "kafka_heap": "SANKALP_KAFKA_HEAP",
-        "clock": "SANKALP_CLOCK",
-        "session_timeout_seconds": "SANKALP_SESSION_TIMEOUT_SECONDS",
-        "commit_interval_seconds": "SANKALP_COMMIT_INTERVAL_SECONDS",
-        "tick_interval_seconds": "SANKALP_TICK_INTERVAL_SECONDS",
-        "weekly_offs": "SANKALP_WEEKLY_OFFS",
-        "holidays": "SANKALP_HOLIDAYS",
-        "metrics_port": "SANKALP_METRICS_PORT",
-        "sink_metrics_port": "SANKALP_SINK_METRICS_PORT",
-        "citizen_ref_key": "SANKALP_CITIZEN_REF_KEY",
-        "duplicate_window_days": "SANKALP_DUPLICATE_WINDOW_DAYS",
-        "caller_daily_limit": "SANKALP_CALLER_DAILY_LIMIT",
-        "sla_warning_fractions": "SANKALP_SLA_WARNING_FRACTIONS",
-        "transfer_cap": "SANKALP_TRANSFER_CAP",
-        "max_reopens": "SANKALP_MAX_REOPENS",
-        "callback_max_attempts": "SANKALP_CALLBACK_MAX_ATTEMPTS",
-        "callback_retry_minutes": "SANKALP_CALLBACK_RETRY_MINUTES",
-        "unreachable_rule": "SANKALP_UNREACHABLE_RULE",
-        "state_reminder_hours": "SANKALP_STATE_REMINDER_HOURS",
-        "verification_sample_rate": "SANKALP_VERIFICATION_SAMPLE_RATE",
-        "max_payload_bytes": "SANKALP_MAX_PAYLOAD_BYTES",
-        "max_clock_skew_seconds": "SANKALP_MAX_CLOCK_SKEW_SECONDS",
-        "kafka_wait_seconds": "SANKALP_KAFKA_WAIT_SECONDS",
-        "failpoints": "SANKALP_FAILPOINTS",
-        "stall_seconds": "SANKALP_STALL_SECONDS",
-    }
-    # Secrets: each may instead be read from the file named by <ENV NAME>_FILE (e.g. a
-    # mounted Kubernetes secret), and none is ever shown by repr() or in an error message.
-    SECRETS: ClassVar[frozenset[str]] = frozenset({
-        "kafka_sasl_password", "kafka_ssl_key_password", "database_password",
-        "citizen_ref_key",
-    })
+    # Derived from the declarations above (assigned below the class): the environment name
+    # of each field, and the fields that are secrets. A secret may instead be read from the
+    # file named by <ENV NAME>_FILE (e.g. a mounted Kubernetes secret), and none is ever
+    # shown by repr() or in an error message.
+    ENV_NAMES: ClassVar[dict[str, str]]
+    SECRETS: ClassVar[frozenset[str]]
 
     def __post_init__(self) -> None:
         # Code and tests may pass a plain string (with_overrides); keep it wrapped.
@@ -180,7 +283,7 @@ class Settings:
         shown = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in self.SECRETS and value is not None:
+            if f.metadata["secret"] and value is not None:
                 value = REDACTED
             elif f.name == "database_url":
                 value = redact_url(value)
@@ -189,12 +292,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings in `env` (default: this process's environment), checked. The one
+        place the environment is read."""
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for f in fields(cls):
-            name = cls.ENV_NAMES[f.name]
+            name = f.metadata["env"]
             raw = _env(name, env)
-            if f.name in cls.SECRETS:
+            if f.metadata["secret"]:
                 raw = _secret(name, raw, _env(f"{name}_FILE", env))
             if raw is None:
                 continue
@@ -217,7 +322,7 @@ class Settings:
         if self.database_password is not None and _url_has_password(self.database_url):
             raise SettingsError("DATABASE_URL carries a password and DATABASE_PASSWORD(_FILE) "
                                 "is set too; give the password one way")
-        self._validate_kafka_security()
+        validate_kafka_security(self)
         if self.clock not in ("wall", "event"):
             raise SettingsError("SANKALP_CLOCK must be 'wall' or 'event'")
         if self.tick_interval_seconds <= 0:
@@ -233,60 +338,17 @@ class Settings:
         except ValueError as exc:
             raise SettingsError(f"lifecycle settings: {exc}") from None
 
-    def _validate_kafka_security(self) -> None:
-        protocol = self.kafka_security_protocol
-        if protocol not in PROTOCOLS:
-            raise SettingsError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}, "
-                                f"got {protocol!r}")
-        credentials = [n for n, v in (("KAFKA_SASL_USERNAME", self.kafka_sasl_username),
-                                      ("KAFKA_SASL_PASSWORD", self.kafka_sasl_password))
-                       if v]
-        if uses_sasl(protocol):
-            if self.kafka_sasl_mechanism not in SASL_MECHANISMS:
-                raise SettingsError(f"KAFKA_SASL_MECHANISM must be one of "
-                                    f"{', '.join(SASL_MECHANISMS)}, "
-                                    f"got {self.kafka_sasl_mechanism!r}")
-            if not self.kafka_sasl_username:
-                raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
-                                    "KAFKA_SASL_USERNAME")
-            if not self.kafka_sasl_password:
-                raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
-                                    "KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE")
-        elif credentials:
-            # Credentials without SASL would be ignored and the client would connect without
-            # authenticating: say so rather than guess.
-            raise SettingsError(f"{' and '.join(credentials)} set, but KAFKA_SECURITY_PROTOCOL "
-                                f"is {protocol}; use SASL_SSL (or SASL_PLAINTEXT)")
-        files = {"KAFKA_SSL_CA_FILE": self.kafka_ssl_ca_file,
-                 "KAFKA_SSL_CERT_FILE": self.kafka_ssl_cert_file,
-                 "KAFKA_SSL_KEY_FILE": self.kafka_ssl_key_file}
-        given = [name for name, path in files.items() if path is not None]
-        if self.kafka_ssl_key_password is not None:
-            given.append("KAFKA_SSL_KEY_PASSWORD")
-        if not uses_tls(protocol):
-            if given:
-                raise SettingsError(f"{', '.join(given)} set, but KAFKA_SECURITY_PROTOCOL is "
-                                    f"{protocol} (no TLS); use SSL or SASL_SSL")
-            return
-        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
-            raise SettingsError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together "
-                                "(a client certificate and its private key)")
-        if self.kafka_ssl_key_password is not None and self.kafka_ssl_key_file is None:
-            raise SettingsError("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEY_FILE")
-        for name, path in files.items():
-            if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
-                raise SettingsError(f"{name}: {path} is not a readable file")
-
     def to_env(self) -> dict[str, str]:
         """The environment that makes a child process read exactly these settings. It holds
         the secrets in clear: for a child's environment only, never for a log."""
         env: dict[str, str] = {}
-        for field_name, name in self.ENV_NAMES.items():
-            value = getattr(self, field_name)
+        for f in fields(self):
+            name = f.metadata["env"]
+            value = getattr(self, f.name)
             if isinstance(value, Secret):
                 value = value.reveal()
             env[name] = "" if value is None else str(value)  # empty means unset
-            if field_name in self.SECRETS:
+            if f.metadata["secret"]:
                 env[f"{name}_FILE"] = ""  # the value is passed itself; a file would clash
         return env
 
@@ -343,6 +405,10 @@ class Settings:
         return Settings(**values)
 
 
+Settings.ENV_NAMES = {f.name: f.metadata["env"] for f in fields(Settings)}
+Settings.SECRETS = frozenset(f.name for f in fields(Settings) if f.metadata["secret"])
+
+
 def _kind(type_name: object) -> str:
     """'int', 'Path', 'Secret', ... from a field's annotation (optional or not)."""
     kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
@@ -391,3 +457,70 @@ def _parse(name: str, raw: str, type_name: object) -> object:
         return Secret(raw)
     return raw
 
+
+# The reference, docs/settings.md, generated from the declarations above.
+
+_DOC_INTRO = """\
+# Settings reference
+
+Generated from the declarations in `streams/settings.py` by `python -m streams.settings`;
+do not edit it by hand (`tests/unit/test_settings_doc.py` fails when the two disagree).
+
+- **Environment only (12-factor).** Every process (worker, sink, CLI, tests) reads its
+  settings from environment variables, in `Settings.from_env`: there is no settings file.
+  An unset or empty variable means the default.
+- **Secrets from files.** A secret may instead be read from the file its `<NAME>_FILE`
+  variable names (a mounted Kubernetes or Docker secret; a trailing newline is dropped);
+  setting both is an error. Secrets never show in `repr()`, logs or error messages.
+- **Checked at start.** A value that cannot be used stops every `sankalp` command before it
+  does anything, with a one-line message naming the variable and exit code 2.
+"""
+
+
+def _shown_default(f: Field[Any]) -> str:
+    shown = f.metadata["shown_default"]
+    if shown is not None:
+        return shown
+    value = f.default if f.default_factory is MISSING else f.default_factory()
+    if value is None:
+        return "none"
+    if value == "":
+        return "empty"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"`{value}`"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def settings_markdown() -> str:
+    """docs/settings.md: the intro, then one table per group (variable, default, what it
+    does), every field of `Settings` in declaration order within its group."""
+    lines = [_DOC_INTRO.rstrip("\n")]
+    for group, about in GROUPS.items():
+        members = [f for f in fields(Settings) if f.metadata["group"] == group]
+        if not members:
+            continue
+        lines += ["", f"## {group}", "", about, "",
+                  "| variable | default | what it does |", "|---|---|---|"]
+        for f in members:
+            name = f.metadata["env"]
+            variable = f"`{name}`"
+            if f.metadata["secret"]:
+                variable += f" (secret; or `{name}_FILE`)"
+            lines.append(f"| {_cell(variable)} | {_cell(_shown_default(f))} "
+                         f"| {_cell(f.metadata['doc'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_settings_doc(path: Path = DOC_PATH) -> Path:
+    """Write the generated reference to `path` (docs/settings.md) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(settings_markdown(), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":  # python -m streams.settings: regenerate docs/settings.md
+    print(write_settings_doc(), file=sys.stdout)

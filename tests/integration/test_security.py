@@ -45,7 +45,7 @@ from streams.directory import LiveDirectory, post_of
 from streams.producer import EventPublisher
 from streams.security import aiokafka_auth, confluent_config
 from streams.settings import Settings
-from streams.smoke_run import run_smoke
+from devstack.smoke import run_smoke
 from streams.topics import (
     ALL_TOPICS,
     CITIZEN_CONTACTS,
@@ -246,7 +246,7 @@ def aiokafka_round_trip(settings: Settings, topic: str) -> bytes:
 
 
 def test_aiokafka_with_faust_credentials_round_trips(sasl_settings):
-    from streams.app import create_app
+    from agents.worker import create_app
 
     settings = sasl_settings
     credentials = create_app(settings).conf.broker_credentials
@@ -269,7 +269,7 @@ def test_sasl_over_tls_verifies_the_broker_for_both_client_libraries(
         ensure_topics(settings, [COMPLAINT_EVENTS])  # confluent-kafka: librdkafka's TLS
         topic = settings.topic(COMPLAINT_EVENTS.name)
         assert aiokafka_round_trip(settings, topic) == b"escalated over SASL"  # Python's ssl
-        from streams.app import create_app
+        from agents.worker import create_app
 
         assert create_app(settings).conf.broker_credentials.protocol.value == "SASL_SSL"
         # A broker whose certificate the configured CA did not sign is not talked to.

@@ -17,6 +17,7 @@ from streams.security import (
     faust_credentials,
     redact_url,
     ssl_context,
+    validate_kafka_security,
 )
 from streams.settings import Settings, SettingsError
 
@@ -156,6 +157,15 @@ def test_inconsistent_security_settings_are_named_and_never_echo_the_secret(env,
     with pytest.raises(SettingsError, match=message) as raised:
         Settings.from_env(env)
     assert PASSWORD not in str(raised.value)
+
+
+def test_the_kafka_security_check_lives_with_the_clients_and_runs_in_validate():
+    validate_kafka_security(Settings())  # PLAINTEXT, nothing else: fine
+    unchecked = Settings().with_overrides(kafka_security_protocol="SASL_SSL")  # not validated
+    with pytest.raises(SettingsError, match="SASL_SSL needs KAFKA_SASL_USERNAME"):
+        validate_kafka_security(unchecked)
+    with pytest.raises(SettingsError, match="SASL_SSL needs KAFKA_SASL_USERNAME"):
+        unchecked.validate()
 
 
 def test_an_empty_or_unreadable_secret_file_is_refused(tmp_path):

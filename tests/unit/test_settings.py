@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings, SettingsError
+from streams.settings import GROUPS, Settings, SettingsError
 
 
 def test_defaults_point_at_the_local_stack():
@@ -48,9 +52,50 @@ def test_bad_values_are_named_in_the_error(env, message):
 
 
 def test_every_field_has_an_environment_name():
-    from dataclasses import fields
-
     assert {f.name for f in fields(Settings)} == set(Settings.ENV_NAMES)
+
+
+def test_every_setting_is_declared_once_with_its_name_default_and_description():
+    for f in fields(Settings):
+        assert f.metadata.get("env"), f.name
+        assert f.metadata.get("doc", "").strip(), f.name
+        assert f.metadata.get("group") in GROUPS, f.name
+        assert "\n" not in f.metadata["doc"], f"{f.name}: the description is one line"
+        assert Settings.ENV_NAMES[f.name] == f.metadata["env"]
+    names = [f.metadata["env"] for f in fields(Settings)]
+    assert len(names) == len(set(names)), "an environment name is used twice"
+    secrets = {"kafka_sasl_password", "kafka_ssl_key_password", "database_password",
+               "citizen_ref_key"}
+    assert secrets == Settings.SECRETS
+    # fault injection is the test kit's (tests/kit/failpoints.py), not a setting
+    assert "failpoints" not in Settings.ENV_NAMES
+
+
+def test_defaults_round_trip_through_a_child_environment():
+    defaults = Settings()
+    env = defaults.to_env()
+    secret_files = {f"{Settings.ENV_NAMES[name]}_FILE" for name in Settings.SECRETS}
+    assert set(env) == set(Settings.ENV_NAMES.values()) | secret_files
+    assert Settings.from_env(env) == defaults == Settings.from_env({})
+
+
+def test_changed_values_round_trip_through_a_child_environment(tmp_path):
+    changed = Settings.from_env({
+        "SANKALP_TOPIC_PARTITIONS": "12", "SANKALP_COMMIT_INTERVAL_SECONDS": "0.5",
+        "SANKALP_WORKER_DATA_DIR": str(tmp_path), "SANKALP_HOLIDAYS": "2026-01-26",
+        "SANKALP_CITIZEN_REF_KEY": "k", "DATABASE_PASSWORD": "pw",
+        "SANKALP_WEEKLY_OFFS": "none",
+    })
+    assert Settings.from_env(changed.to_env()) == changed
+
+
+def test_importing_the_settings_reads_no_environment():
+    """A bad value fails in from_env, when a process asks for its settings, not at import."""
+    script = "import streams.settings, streams.security; print('imported')"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "SANKALP_TOPIC_PARTITIONS": "six"},
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0 and out.stdout.strip() == "imported", out.stderr
 
 
 def test_calendar_and_policy_come_from_the_environment():

@@ -8,12 +8,12 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
+from devstack.runners import WorkerProcess
 from sinks.postgres import connect, upsert_smoke_assignment
 from streams.admin import ensure_topics
 from streams.security import confluent_config
 from streams.settings import Settings
 from streams.topics import SMOKE_ASSIGNMENTS, SMOKE_COMPLAINTS
-from streams.worker_process import WorkerProcess
 
 
 def say(message: str) -> None:

@@ -1,4 +1,6 @@
-"""A Faust worker in a child process: how the smoke run and the tests drive real workers."""
+"""`sankalp worker` and `sankalp sink` as child processes with their output in a log file:
+how the demo, the bench, the smoke run and the tests drive real workers and sinks.
+(devstack/process.py is the other kind: detached services such as Kafka, found by pid file.)"""
 
 from __future__ import annotations
 
@@ -21,10 +23,14 @@ class WorkerProcess:
     """`sankalp worker` as a subprocess with its output in a log file."""
 
     command = "worker"
+    # the module run with `python -m`; the test kit runs its own (tests/kit/faulty.py)
+    module = "streams.cli"
 
-    def __init__(self, settings: Settings, log_file: Path) -> None:
+    def __init__(self, settings: Settings, log_file: Path,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.log_file = log_file
+        self.extra_env = dict(extra_env or {})
         self._proc: subprocess.Popen | None = None
         self._log_offset = 0
 
@@ -42,11 +48,11 @@ class WorkerProcess:
         self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", self.command],
+                [sys.executable, "-m", self.module, self.command],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=settings_env(self.settings),
+                env={**settings_env(self.settings), **self.extra_env},
             )
         return self
 
@@ -93,3 +99,18 @@ class WorkerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class SinkProcess(WorkerProcess):
+    """`sankalp sink` as a child process."""
+
+    command = "sink"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_healthy()
+            if "assigned" in self._log_since_start():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"sink not ready within {timeout:.0f}s:\n{self.tail()}")

@@ -1,17 +1,21 @@
 """Fault injection for tests: crash a process at a named point in its code.
 
-`SANKALP_FAILPOINTS` holds a comma-separated list such as `sink.before_commit=3`: the third
-time the code passes the failpoint `sink.before_commit`, the process kills itself with
-SIGKILL. A real crash, not an exception: no `finally`, no flush, no commit, no goodbye to
-the consumer group, which is exactly what a power cut or the OOM killer does, and what an
+`SANKALP_FAILPOINTS` (read by the test kit's process entry, tests/kit/faulty.py, never by
+the product) holds a comma-separated list such as `sink.before_commit=3`: the third time
+the process passes the failpoint `sink.before_commit`, it kills itself with SIGKILL. A
+real crash, not an exception: no `finally`, no flush, no commit, no goodbye to the
+consumer group, which is exactly what a power cut or the OOM killer does, and what an
 exception-based test double can never show.
 
-Named failpoints (grep for `.hit("` to find them):
+Named failpoints (all wired in tests/kit/faulty.py, through hooks the product takes as
+configuration: the sink's `before_commit`, the worker's `input_filter`, a timer):
 
-    sink.before_commit   sinks/postgres_sink.py: a batch's rows and its sink_offset rows are
-                         written in one transaction that is not committed yet
-
-Empty in production; then `hit` costs one dictionary lookup on an empty dict.
+    sink.before_commit   a batch's rows and its sink_offset rows are written in one
+                         transaction that is not committed yet: SIGKILL
+    worker.skip_input    the Nth input message is dropped unhandled (as Faust's stream does
+                         to one it skips around a rebalance); the read frontier reads it again
+    worker.pause_input   the first complaints.submitted partition is paused and never
+                         resumed (the stall seen in the wild); the stall guard resumes it
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ import os
 import signal
 from collections.abc import Mapping
 
-from streams.settings import Settings, SettingsError
+from streams.settings import SettingsError
 
 log = logging.getLogger("sankalp.failpoints")
 
-ENV_NAME = Settings.ENV_NAMES["failpoints"]
+ENV_NAME = "SANKALP_FAILPOINTS"
 
 
 def parse(spec: str) -> dict[str, int]:
@@ -65,8 +69,8 @@ class Failpoints:
         return cls(parse(spec))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Failpoints:
-        return cls.from_spec(settings.failpoints)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Failpoints:
+        return cls.from_spec((os.environ if env is None else env).get(ENV_NAME, ""))
 
     @property
     def armed(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from devstack.runners import SinkProcess, WorkerProcess
 from schemas.events import ComplaintSubmitted
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.lag import GroupLag
@@ -24,7 +25,6 @@ from streams.producer import EventPublisher
 from streams.security import redact_url
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, WORKER_INPUTS
-from streams.worker_process import WorkerProcess
 
 DEMO_NAME = "demo"  # topic prefix, Postgres schema and (with "sankalp-") the app id
 
@@ -70,21 +70,6 @@ def reset(settings: Settings, base_url: str, name: str) -> None:
     import shutil
 
     shutil.rmtree(settings.worker_data_dir, ignore_errors=True)
-
-
-class SinkProcess(WorkerProcess):
-    """`sankalp sink` as a child process."""
-
-    command = "sink"
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_healthy()
-            if "assigned" in self._log_since_start():
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"sink not ready within {timeout:.0f}s:\n{self.tail()}")
 
 
 VIEW_QUERIES = {
