@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args, settings)
-    except SettingsError as exc:  # a setting only a command parses (e.g. SANKALP_FAILPOINTS)
+    except SettingsError as exc:  # a setting only a command parses
         print(f"sankalp: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:
