@@ -10,6 +10,7 @@ lifecycle's handling of the tick is its `on_notify`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,6 +26,14 @@ log = logging.getLogger("sankalp")
 MAX_TICKS_PER_ROUND = 5000
 
 
+async def acknowledged(pending: list) -> None:
+    """Wait until every send is acknowledged (acks=all). Only for sends outside an event
+    (the timer's): inside one, Faust publishes and awaits them before committing it."""
+    if pending:
+        await asyncio.gather(*pending)
+
+
+
 def rebuild_index(w: Worker) -> int:
     """After a rebalance: the due times of this worker's partitions, from the table."""
     w.time_index.clear()
@@ -37,8 +46,6 @@ def rebuild_index(w: Worker) -> int:
 
 async def fire_due(w: Worker) -> int:
     """One round: a ClockTick for each complaint due by now; how many were sent."""
-    from agents.worker import acknowledged
-
     if w.index_needs_rebuild:
         count = rebuild_index(w)
         log.info("time index rebuilt: %d complaint(s) with a pending deadline", count)

@@ -1,15 +1,13 @@
-"""The worker factory: `create_worker(settings)` builds one Faust app with its topics,
-tables, clock, officer directory, metrics and agents; `run_worker(worker)` runs it.
+"""What the agents of one worker share: its Faust app, topics, tables, clock, time index,
+officer directory, metrics, read frontier, and the dead-letter path.
 
-Nothing here reads the environment or starts anything at import: configuration is passed
-in, and side effects (the metrics endpoint, the directory reader, the consumer) start when
-the worker runs. So the CLI, the tests, the bench and the demo build workers the same way,
-and unit tests can build one on Faust's in-memory tables and drive its agents.
+Built from settings passed in (agents/factory.py attaches the agents); nothing here reads
+the environment or starts anything at import. Side effects (the metrics endpoint, the
+directory reader, the consumer) start when the worker runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -137,6 +135,7 @@ class Worker:
         self.reader = InputReader(self.consumer, self.metrics)
         self._input_filter = input_filter
         self.agents: dict[str, Any] = {}
+        self._wire()
 
     # --- building ---------------------------------------------------------------------
     def raw_topic(self, spec: TopicSpec) -> faust.TopicT:
@@ -247,59 +246,3 @@ class Worker:
         log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition,
                     message.offset, reason)
         await self.send(self.topics.dead_letters, message.key, letter.to_json())
-
-
-async def acknowledged(pending: list) -> None:
-    """Wait until every send is acknowledged (acks=all). Only for sends outside an event
-    (the timer's): inside one, Faust publishes and awaits them before committing it."""
-    if pending:
-        await asyncio.gather(*pending)
-
-
-def create_worker(settings: Settings, *, input_filter: InputFilter | None = None,
-                  consumer: Any = None, smoke: bool = True) -> Worker:
-    """A worker with every agent and timer attached. `input_filter` and `consumer` are for
-    tests (drop an input message unhandled; a stand-in for the Faust consumer)."""
-    from agents import deadlines, intake, lifecycle, liveness
-    from agents import smoke as smoke_agent
-
-    worker = Worker(settings, input_filter=input_filter, consumer=consumer)
-    worker._wire()
-    intake.attach(worker)
-    lifecycle.attach(worker)
-    deadlines.attach(worker)
-    liveness.attach(worker)
-    if smoke:
-        smoke_agent.attach(worker)
-    return worker
-
-
-def input_topics(worker: Worker) -> list[str]:
-    """Every topic the worker's agents consume (what must exist before it starts)."""
-    return sorted({topic for agent in worker.app.agents.values()
-                   for topic in getattr(agent.channel, "topics", ())})
-
-
-def run_worker(worker: Worker) -> int:
-    """Run the worker until it is stopped: wait for Kafka and the input topics, check the
-    installed Faust, then hand over to Faust's worker (logging, signals, recovery)."""
-    from faust import Worker as FaustWorker
-
-    from agents.faust_adapter import FaustIncompatible, check_faust
-    from streams.kafka_wait import wait_for_kafka_or_give_up
-
-    settings = worker.settings
-    # Faust sets up logging only when it starts; until then our lines (the wait for Kafka)
-    # go to stderr in its format. Its own set-up replaces this handler, so nothing doubles.
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
-    try:
-        check_faust()
-    except FaustIncompatible as exc:
-        log.error("%s", exc)
-        return 3
-    if not wait_for_kafka_or_give_up(settings, input_topics(worker), "this worker"):
-        return 2
-    settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
-    FaustWorker(worker.app, loglevel=settings.log_level).execute_from_commandline()
-    return 0

@@ -73,7 +73,7 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from agents.worker import create_worker, run_worker
+    from agents.factory import create_worker, run_worker
 
     return run_worker(create_worker(settings))
 

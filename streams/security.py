@@ -84,35 +84,39 @@ def uses_tls(protocol: str) -> bool:
     return protocol in ("SSL", "SASL_SSL")
 
 
+class KafkaSecurityError(ValueError):
+    """A Kafka security combination the clients would misuse (Settings.validate turns it
+    into a SettingsError: one line, exit code 2)."""
+
+
 def validate_kafka_security(settings: Settings) -> None:
-    """Refuse (SettingsError, naming the variables) a Kafka security combination the clients
-    would misuse: an unknown protocol or mechanism, SASL without its credentials, credentials
-    or certificate files a protocol would ignore, half a client certificate, an unreadable
+    """Refuse (naming the variables) a Kafka security combination the clients would
+    misuse: an unknown protocol or mechanism, SASL without its credentials, credentials or
+    certificate files a protocol would ignore, half a client certificate, an unreadable
     file. Never puts a secret in the message."""
-    from streams.settings import SettingsError  # settings.py imports this module
 
     protocol = settings.kafka_security_protocol
     if protocol not in PROTOCOLS:
-        raise SettingsError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}, "
+        raise KafkaSecurityError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}, "
                             f"got {protocol!r}")
     credentials = [n for n, v in (("KAFKA_SASL_USERNAME", settings.kafka_sasl_username),
                                   ("KAFKA_SASL_PASSWORD", settings.kafka_sasl_password))
                    if v]
     if uses_sasl(protocol):
         if settings.kafka_sasl_mechanism not in SASL_MECHANISMS:
-            raise SettingsError(f"KAFKA_SASL_MECHANISM must be one of "
+            raise KafkaSecurityError(f"KAFKA_SASL_MECHANISM must be one of "
                                 f"{', '.join(SASL_MECHANISMS)}, "
                                 f"got {settings.kafka_sasl_mechanism!r}")
         if not settings.kafka_sasl_username:
-            raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
+            raise KafkaSecurityError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
                                 "KAFKA_SASL_USERNAME")
         if not settings.kafka_sasl_password:
-            raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
+            raise KafkaSecurityError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs "
                                 "KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE")
     elif credentials:
         # Credentials without SASL would be ignored and the client would connect without
         # authenticating: say so rather than guess.
-        raise SettingsError(f"{' and '.join(credentials)} set, but KAFKA_SECURITY_PROTOCOL "
+        raise KafkaSecurityError(f"{' and '.join(credentials)} set, but KAFKA_SECURITY_PROTOCOL "
                             f"is {protocol}; use SASL_SSL (or SASL_PLAINTEXT)")
     files = {"KAFKA_SSL_CA_FILE": settings.kafka_ssl_ca_file,
              "KAFKA_SSL_CERT_FILE": settings.kafka_ssl_cert_file,
@@ -122,17 +126,17 @@ def validate_kafka_security(settings: Settings) -> None:
         given.append("KAFKA_SSL_KEY_PASSWORD")
     if not uses_tls(protocol):
         if given:
-            raise SettingsError(f"{', '.join(given)} set, but KAFKA_SECURITY_PROTOCOL is "
+            raise KafkaSecurityError(f"{', '.join(given)} set, but KAFKA_SECURITY_PROTOCOL is "
                                 f"{protocol} (no TLS); use SSL or SASL_SSL")
         return
     if (settings.kafka_ssl_cert_file is None) != (settings.kafka_ssl_key_file is None):
-        raise SettingsError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together "
+        raise KafkaSecurityError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together "
                             "(a client certificate and its private key)")
     if settings.kafka_ssl_key_password is not None and settings.kafka_ssl_key_file is None:
-        raise SettingsError("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEY_FILE")
+        raise KafkaSecurityError("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEY_FILE")
     for name, path in files.items():
         if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
-            raise SettingsError(f"{name}: {path} is not a readable file")
+            raise KafkaSecurityError(f"{name}: {path} is not a readable file")
 
 
 def confluent_config(settings: Settings) -> dict[str, Any]:

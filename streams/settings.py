@@ -24,6 +24,7 @@ from streams.security import (
     PROTOCOLS,
     REDACTED,
     SASL_MECHANISMS,
+    KafkaSecurityError,
     Secret,
     redact_url,
     validate_kafka_security,
@@ -322,7 +323,10 @@ class Settings:
         if self.database_password is not None and _url_has_password(self.database_url):
             raise SettingsError("DATABASE_URL carries a password and DATABASE_PASSWORD(_FILE) "
                                 "is set too; give the password one way")
-        validate_kafka_security(self)
+        try:
+            validate_kafka_security(self)
+        except KafkaSecurityError as exc:
+            raise SettingsError(str(exc)) from None
         if self.clock not in ("wall", "event"):
             raise SettingsError("SANKALP_CLOCK must be 'wall' or 'event'")
         if self.tick_interval_seconds <= 0:

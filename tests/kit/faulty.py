@@ -32,7 +32,7 @@ def skipping(points: Failpoints):
 
 
 def run_worker(settings: Settings, points: Failpoints) -> int:
-    from agents.worker import create_worker, run_worker
+    from agents.factory import create_worker, run_worker
 
     armed = points.armed
     worker = create_worker(settings,

@@ -18,7 +18,8 @@ import pytest
 from faust.types import TP
 
 from agents.deadlines import fire_due
-from agents.worker import Worker, create_worker
+from agents.factory import create_worker
+from agents.worker import Worker
 from core.reference import CATEGORIES
 from schemas.events import (
     ClockTick,
@@ -101,7 +102,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         table_store="memory://", worker_data_dir=tmp_path, clock="event",
         topic_prefix="unit.", app_id="unit", metrics_port=0)
     consumer = FakeConsumer()
-    worker = create_worker(settings, consumer=consumer, smoke=False)
+    worker = create_worker(settings, consumer=consumer, with_smoke=False)
     rig = Rig(worker, consumer)
 
     async def record(topic: Any, key: bytes | None, value: bytes) -> asyncio.Future:

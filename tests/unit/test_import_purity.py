@@ -29,7 +29,7 @@ class Recording(dict):
 
 os.environ = Recording(os.environ)
 import agents.deadlines, agents.faust_adapter, agents.intake, agents.lifecycle
-import agents.liveness, agents.reading, agents.smoke, agents.worker
+import agents.liveness, agents.reading, agents.smoke, agents.worker, agents.factory
 import sinks.postgres_sink, streams.cli, devstack.demo, devstack.runners
 import faust
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from streams.security import (
+    KafkaSecurityError,
     Secret,
     aiokafka_auth,
     confluent_config,
@@ -162,7 +163,7 @@ def test_inconsistent_security_settings_are_named_and_never_echo_the_secret(env,
 def test_the_kafka_security_check_lives_with_the_clients_and_runs_in_validate():
     validate_kafka_security(Settings())  # PLAINTEXT, nothing else: fine
     unchecked = Settings().with_overrides(kafka_security_protocol="SASL_SSL")  # not validated
-    with pytest.raises(SettingsError, match="SASL_SSL needs KAFKA_SASL_USERNAME"):
+    with pytest.raises(KafkaSecurityError, match="SASL_SSL needs KAFKA_SASL_USERNAME"):
         validate_kafka_security(unchecked)
     with pytest.raises(SettingsError, match="SASL_SSL needs KAFKA_SASL_USERNAME"):
         unchecked.validate()
