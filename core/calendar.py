@@ -54,6 +54,29 @@ class WorkingCalendar:
         due = datetime.combine(day, local.timetz().replace(tzinfo=None), self.tz)
         return due.astimezone(UTC)
 
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Whole working days from `start` to `end`, counted the way add_working_days counts
+        them: the largest n with add_working_days(start, n) <= end (0 if end comes first).
+        So a complaint that lapses at its due moment has held exactly its limit."""
+        if len(self.weekly_offs) >= 7:
+            raise ValueError("a calendar with no working weekday cannot count working days")
+        local = start.astimezone(self.tz)
+        if not self.is_working_day(local.date()):
+            day = local.date()
+            while not self.is_working_day(day):
+                day += timedelta(days=1)
+            local = datetime.combine(day, time(0, 0), self.tz)
+        time_of_day = local.timetz().replace(tzinfo=None)
+        last = end.astimezone(self.tz).date()
+        day = local.date()
+        counted = 0
+        while day < last:
+            day += timedelta(days=1)
+            if (self.is_working_day(day)
+                    and datetime.combine(day, time_of_day, self.tz) <= end):
+                counted += 1
+        return counted
+
     def next_calling_time(self, moment: datetime) -> datetime:
         """`moment` if it falls within calling hours, else the next opening (UTC out)."""
         local = moment.astimezone(self.tz)

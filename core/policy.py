@@ -1,4 +1,4 @@
-"""The rules an operator may tune, with the defaults DOMAIN.md names."""
+"""The rules an operator may tune, with the defaults docs/domain.md names."""
 
 from __future__ import annotations
 

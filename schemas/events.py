@@ -30,6 +30,7 @@ EscalationCause = Literal[
     "deadline_missed", "citizen_not_satisfied", "verification_failed", "transfer_cap"
 ]
 AssignmentCause = Literal["routed", "transferred", "returned"]
+LapseKind = Literal["deadline_missed", "overdue_at_state"]
 Status = Literal[
     "assigned",
     "resolution_proposed",
@@ -242,6 +243,68 @@ class OverdueAtState(Event):
 
 
 @dataclass(frozen=True)
+class LapseRecorded(Event):
+    """The accountability record: this officer let this complaint's time limit run out.
+
+    One lapse is one assignment (complaint, level, assigned_at) whose time limit passed
+    while the officer held it. Below the state level it is recorded once, with the
+    deadline_missed escalation. At the state level there is no level above: it is recorded
+    with every OverdueAtState reminder, each record with its own event_id but the same
+    lapse_id, and overdue_seconds / held_working_days growing. A reader keeps one row per
+    lapse_id, with the figures of its record with the largest overdue_seconds.
+    """
+
+    EVENT_TYPE = "complaint.lapse_recorded"
+    DESCRIPTION = (
+        "An officer let a complaint's time limit run out (the accountability ledger). "
+        "Below the state level it comes once, with the escalation; at the state level it "
+        "comes again with every overdue reminder: same lapse_id, growing overdue figures."
+    )
+    FIELD_DOCS = {
+        **COMMON_DOCS,
+        "occurred_at": "when this record was made, ISO-8601 in UTC: the due moment for a "
+                       "missed deadline; the reminder's moment for a complaint overdue at "
+                       "the state level",
+        "lapse_id": "one id per lapse (complaint, level, assignment): the same on every "
+                    "record of it, so a reader keeps one row per lapse",
+        "kind": "deadline_missed: levels 1-3, the complaint moved one level up; "
+                "overdue_at_state: level 4, nobody above, it is reminded until resolved",
+        "officer_id": "the officer who held the complaint when its time limit ran out",
+        "level": "the level the officer holds: 1 block, 2 tehsil, 3 district, 4 state",
+        "assigned_at": "when the complaint came to this officer (its time limit starts here)",
+        "due_at": "when the time limit ran out: the moment of the lapse",
+        "limit_working_days": "the complaint's time limit in working days",
+        "held_working_days": "working days (weekly offs and holidays not counted) from "
+                             "assigned_at to occurred_at: equal to the limit at the lapse "
+                             "itself, more with every later reminder",
+        "overdue_seconds": "how long past due_at occurred_at is: 0 for a missed deadline, "
+                           "growing with each reminder at the state level",
+        "reminder": "0 for a missed deadline; at the state level the number of the "
+                    "OverdueAtState reminder this record goes with (1, 2, ...)",
+    }
+    lapse_id: str
+    kind: LapseKind
+    officer_id: str
+    level: int
+    department: str
+    district: str
+    assigned_at: datetime
+    due_at: datetime
+    limit_working_days: int
+    held_working_days: int
+    overdue_seconds: int
+    reminder: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if min(self.limit_working_days, self.held_working_days, self.overdue_seconds,
+               self.reminder) < 0:
+            raise InvalidEvent("lapse figures must not be negative")
+        if (self.kind == "deadline_missed") != (self.reminder == 0):
+            raise InvalidEvent("reminder is 0 for a missed deadline and only for one")
+
+
+@dataclass(frozen=True)
 class OfficerActionRecorded(Event):
     EVENT_TYPE = "complaint.officer_action"
     DESCRIPTION = "An officer's action on the record (what the citizen can see)."
@@ -329,6 +392,7 @@ PUBLIC_EVENTS: tuple[type[Event], ...] = (
     ComplaintEscalated,
     SlaWarning,
     OverdueAtState,
+    LapseRecorded,
     OfficerActionRecorded,
     CallbackRequested,
     VerificationRequested,

@@ -1,7 +1,11 @@
 """From Kafka records to table rows (pure: no Kafka client, no database).
 
 A batch keeps, per table, one row per key: the newest version of a complaint's state, the
-first copy of an event. So a batch that contains a redelivery writes the same rows.
+first copy of an event, the record of a lapse with the largest overdue figures. So a batch
+that contains a redelivery writes the same rows.
+
+What is a lapse is the core's decision (LapseRecorded, core/escalation.py); the sink only
+stores what the event says.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 
 from schemas.contacts import CitizenContact
 from schemas.deadletter import DeadLetter
-from schemas.events import ComplaintEscalated, Event, OverdueAtState, decode
+from schemas.events import ComplaintEscalated, Event, LapseRecorded, decode
 from schemas.records import InvalidEvent
 from schemas.state import ComplaintStateSnapshot
 
@@ -26,8 +30,13 @@ EVENT_COLUMNS = ("event_id", "complaint_id", "event_type", "occurred_at", "paylo
 ESCALATION_COLUMNS = ("event_id", "complaint_id", "cause", "department", "district",
                       "from_level", "to_level", "from_officer", "to_officer",
                       "previous_due_at", "due_at", "occurred_at", "overdue_seconds")
-LAPSE_COLUMNS = ("event_id", "complaint_id", "officer_id", "level", "department", "district",
-                 "due_at", "lapsed_at", "overdue_seconds", "kind")
+# One row per lapse (lapse_id); event_id is the record whose figures the row holds.
+LAPSE_COLUMNS = ("lapse_id", "event_id", "complaint_id", "officer_id", "level", "department",
+                 "district", "assigned_at", "due_at", "lapsed_at", "overdue_seconds", "kind",
+                 "limit_working_days", "held_working_days")
+# What a later record of the same lapse (a state-level reminder) may change in its row.
+LAPSE_FIGURES = ("event_id", "overdue_seconds", "held_working_days")
+_LAPSE_OVERDUE = LAPSE_COLUMNS.index("overdue_seconds")
 CONTACT_COLUMNS = ("complaint_id", "citizen_ref", "citizen_phone", "citizen_name")
 
 
@@ -101,16 +110,21 @@ class Batch:
                 event.district, event.from_level, event.to_level, event.from_officer,
                 event.to_officer, event.previous_due_at, event.due_at, event.occurred_at,
                 event.overdue_seconds)
-            if event.cause == "deadline_missed":
-                self.lapses[event.event_id] = (
-                    event.event_id, event.complaint_id, event.lapsed_by, event.from_level,
-                    event.department, event.district, event.previous_due_at, event.occurred_at,
-                    event.overdue_seconds, "deadline_missed")
-        elif isinstance(event, OverdueAtState) and event.reminder == 1:
-            overdue = max(0, int((event.occurred_at - event.due_at).total_seconds()))
-            self.lapses[event.event_id] = (
-                event.event_id, event.complaint_id, event.officer_id, 4, event.department,
-                event.district, event.due_at, event.occurred_at, overdue, "overdue_at_state")
+        elif isinstance(event, LapseRecorded):
+            self._add_lapse(event)
+
+    def _add_lapse(self, event: LapseRecorded) -> None:
+        """Keep the record with the largest overdue_seconds per lapse, as the upsert in
+        Postgres does (sinks/postgres_sink.py): one statement may not touch a row twice, and
+        the row must not depend on how the records were split into batches."""
+        kept = self.lapses.get(event.lapse_id)
+        if kept is not None and kept[_LAPSE_OVERDUE] >= event.overdue_seconds:
+            return
+        row = {name: getattr(event, name) for name in LAPSE_COLUMNS if name != "lapsed_at"}
+        # A time limit lapses at its due moment (the core fires it then, however late the
+        # timer ran): the same lapsed_at on every record of one lapse.
+        row["lapsed_at"] = event.due_at
+        self.lapses[event.lapse_id] = tuple(row[name] for name in LAPSE_COLUMNS)
 
     def _add_contact(self, raw: bytes) -> None:
         contact = CitizenContact.from_dict(json.loads(raw))

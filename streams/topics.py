@@ -95,9 +95,11 @@ COMPLAINT_EVENTS = TopicSpec(
     name="complaints.events.v1",
     key="complaint_id",
     carries="what happened to complaints: assigned, escalated, SLA warnings, overdue at state, "
-            "officer actions, call-back and verification tasks, closed, reopened, duplicates, "
-            "rejected commands. No personal data; downstream systems subscribe here",
+            "lapses on record (which officer let which time limit run out), officer actions, "
+            "call-back and verification tasks, closed, reopened, duplicates, rejected "
+            "commands. No personal data; downstream systems subscribe here",
     retention_ms=90 * DAY_MS,
+    # PUBLIC_EVENTS (schemas/events.py) includes complaint.lapse_recorded
     payloads=PUBLIC_EVENTS,
     audience="public",
 )

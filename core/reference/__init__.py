@@ -2,7 +2,7 @@
 
 Pure data and pure functions (standard library only): the routing and escalation rules in
 `core` read them, and so do the simulator and the tests. Names and counts follow
-shared/DOMAIN.md; officers are identified by post, never by personal details.
+the sources docs/domain.md describes; officers are identified by post, never by personal details.
 """
 
 from core.reference.categories import (

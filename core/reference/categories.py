@@ -1,7 +1,7 @@
 """What a complaint is about: category -> department, time limit, priority, names.
 
-The time limit (SLA) counts working days and lies between 7 and 14 (DOMAIN.md): 7 for what
-cannot wait (drinking water, electricity, a road cut off, a fire, a crime not registered),
+The time limit (SLA) counts working days and lies between 7 and 14 (docs/domain.md): 7 for
+what cannot wait (drinking water, electricity, a road cut off, a fire, a crime not registered),
 10 for services that hurt but have a workaround, 14 for paperwork (land records, pensions,
 certificates) that needs file movement between offices. Priorities follow Andhra Pradesh's
 PGRS: critical, high, general. Names are shown to citizens and officers in English and Hindi.

@@ -43,7 +43,8 @@ class Department:
             raise ValueError(f"department {self.code}: levels {sorted(self.levels)} invalid")
 
 
-# The departments DOMAIN.md names, plus other departments of the Government of Himachal Pradesh
+# The departments the helpline was reported to connect, plus other departments of the Government
+# of Himachal Pradesh
 # (56 were connected at launch, 74 after a year, as reported). Codes never change once issued.
 # The number of officers follows from the tiers: a field department has about 200 posts, a
 # tehsil-level one about 126, a district-only one 13, which lands near the reported 6,500.

@@ -5,13 +5,14 @@ names exactly one parent tehsil of the same district. Blocks and tehsils are dif
 administrative grids in reality (a block can straddle tehsils); the parent chosen here is the
 tehsil with the same name or, failing that, the one holding the block headquarters.
 
-Block names follow the list in shared/DOMAIN.md (78 blocks). That list also names a Mandi block
+Block names follow the widely published list of the 78 blocks (docs/domain.md, "Where it
+comes from"). That list also names a Mandi block
 "Darang" next to "Drang": two spellings of one place (the Drang/Darang salt mines, the Darang
 assembly seat, the Drang block office at Padhar), which is why it counts 79 names for 78 blocks.
 Drang is kept; "Darang" is accepted as another spelling by `find_block`.
 
 The tehsils (113, the reported count) are tehsils and sub-tehsils of Himachal Pradesh: for
-Shimla and Kangra the names listed in DOMAIN.md, elsewhere names we believe real but have not
+Shimla and Kangra the names of the published lists, elsewhere names we believe real but have not
 checked against a notification; comments mark the sub-tehsils and the block-to-tehsil choices
 that are judgement calls. Where the real count per district differs (sub-tehsils keep being
 upgraded and added), an operator edits this table; no other code depends on particular names.
@@ -89,7 +90,7 @@ _HIMACHAL: dict[str, tuple[int, tuple[str, ...], dict[str, str]]] = {
     ),
     "Kangra": (
         1_510_075,
-        # The 21 names listed in DOMAIN.md.
+        # The 21 names of the published list.
         ("Palampur", "Nurpur", "Dharamshala", "Dehra Gopipur", "Jawali", "Kangra", "Baijnath",
          "Indora", "Nagrota Bagwan", "Shahpur", "Fatehpur", "Jaisinghpur", "Jawalamukhi",
          "Khundian", "Jaswan", "Rakkar", "Baroh", "Dhira", "Thural", "Harchakian", "Multhan"),
@@ -155,7 +156,7 @@ _HIMACHAL: dict[str, tuple[int, tuple[str, ...], dict[str, str]]] = {
     ),
     "Shimla": (
         814_010,
-        # The 11 names listed in DOMAIN.md, then Rohru, Nankhari, Nerwa, Kupvi and Tikkar.
+        # The 11 names of the published list, then Rohru, Nankhari, Nerwa, Kupvi and Tikkar.
         ("Rampur", "Kumarsain", "Sunni", "Shimla Rural", "Shimla Urban", "Theog", "Chaupal",
          "Jubbal", "Kotkhai", "Chirgaon", "Dodra Kawar", "Rohru", "Nankhari", "Nerwa", "Kupvi",
          "Tikkar"),

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
@@ -24,12 +25,14 @@ from schemas.events import (
     CitizenFeedback,
     ClockTick,
     ComplaintRegistered,
+    LapseRecorded,
     OfficerActed,
 )
 from sinks.metrics import Metrics
 from sinks.migrate import MigrationsPending, migrate
 from sinks.postgres import connect
 from sinks.postgres_sink import PostgresSink
+from sinks.rows import LAPSE_COLUMNS
 from streams.admin import ensure_topics
 from streams.producer import EventPublisher
 from streams.topics import (
@@ -79,6 +82,26 @@ def scenario(n_complaints: int = 3, prefix: str = "HP-S"):
                 event_id=f"{cid}-f", complaint_id=cid, occurred_at=at + timedelta(hours=1),
                 outcome="satisfied"), state)
     return published
+
+
+def overdue_at_state(cid: str, reminders: int) -> list[list]:
+    """A complaint that lapses up to the state level and is reminded there `reminders`
+    times: the records published at each step (registration and the three deadlines, then
+    one step per later reminder)."""
+    steps: list[list] = [[]]
+    state = _apply(steps[0], cid, ComplaintRegistered(
+        event_id=f"{cid}-r", complaint_id=cid, occurred_at=T0, channel="portal",
+        category="drinking_water_supply", district="Mandi", block="Gohar", text="पानी",
+        citizen_ref="ref-state"))
+    n = 0
+    while state.reminders < reminders:
+        wake = state.next_reminder_at if state.overdue_at_state else state.due_at
+        if state.reminders:
+            steps.append([])
+        n += 1
+        state = _apply(steps[-1], cid, ClockTick(
+            event_id=f"{cid}-t{n}", complaint_id=cid, occurred_at=wake), state)
+    return steps
 
 
 def publish(settings, records) -> None:
@@ -151,6 +174,14 @@ def test_known_scenario_gives_the_expected_rows_and_metrics(sink_settings, pg_ur
             assert [(level, kind) for _, level, kind in lapses] == [
                 (1, "deadline_missed"), (2, "deadline_missed")]
             assert lapses[0][0] == "OFF-JSV-L1-MANDI-GOHAR"
+            # one row per lapse, from the core's lapse records: the officer held it for
+            # exactly the time limit (7 working days), then it moved up
+            records = {e.lapse_id: e for _, _, e in scenario() if isinstance(e, LapseRecorded)}
+            cur.execute(f"SELECT {', '.join(LAPSE_COLUMNS)} FROM lapse ORDER BY level")
+            assert cur.fetchall() == [
+                (e.lapse_id, e.event_id, e.complaint_id, e.officer_id, e.level, e.department,
+                 e.district, e.assigned_at, e.due_at, e.due_at, 0, "deadline_missed", 7, 7)
+                for e in sorted(records.values(), key=lambda e: e.level)]
             cur.execute("SELECT count(*) FROM citizen_contact")
             assert cur.fetchone() == (3,)
             cur.execute("SELECT department, district, closed, closed_in_time, compliance "
@@ -162,6 +193,10 @@ def test_known_scenario_gives_the_expected_rows_and_metrics(sink_settings, pg_ur
             cur.execute("SELECT lapsed FROM report_officer_scorecard WHERE officer_id = %s",
                         ("OFF-JSV-L1-MANDI-GOHAR",))
             assert cur.fetchone() == (1,)
+            cur.execute("SELECT lapsed, overdue_seconds, lapsed_held_working_days, "
+                        "lapsed_limit_working_days FROM report_officer_scorecard "
+                        "WHERE officer_id = %s", ("OFF-JSV-L1-MANDI-GOHAR",))
+            assert cur.fetchone() == (1, 0, 7, 7)
         conn.rollback()
     finally:
         conn.close()
@@ -181,6 +216,62 @@ def test_known_scenario_gives_the_expected_rows_and_metrics(sink_settings, pg_ur
                   topic=sink_settings.topic(COMPLAINT_COMMANDS.name)) == 3
     exposition = generate_latest(metrics.registry).decode()
     assert "HP-S-0000" not in exposition and "OFF-" not in exposition  # bounded labels only
+
+
+def sink_role_url(pg_url: str, login: str) -> str:
+    """pg_url (and its schema), logged in as `login` (the local stack trusts loopback)."""
+    parts = urlsplit(pg_url)
+    return parts._replace(netloc=f"{login}@{parts.hostname}:{parts.port}").geturl()
+
+
+def test_a_state_level_lapse_is_one_row_whose_overdue_grows_with_each_reminder(
+        sink_settings, pg_url):
+    """Run as the sink's own role (migration 0003, UPDATE on lapse from 0004): every
+    reminder re-records the lapse; the row keeps the record furthest past due, and an
+    earlier reminder sent again does not turn it back."""
+    steps = overdue_at_state("HP-STATE-1", reminders=3)
+    login = f"t_sink_{uuid.uuid4().hex[:8]}"
+    owner = psycopg2.connect(pg_url)
+    owner.autocommit = True
+    with owner.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{login}" LOGIN IN ROLE sankalp_sink')
+    settings = sink_settings.with_overrides(database_url=sink_role_url(pg_url, login))
+
+    def state_row() -> tuple:
+        with owner.cursor() as cur:
+            cur.execute("SELECT count(*) FROM lapse")
+            assert cur.fetchone() == (4,)  # levels 1, 2, 3 and the state level
+            cur.execute("SELECT lapse_id, event_id, officer_id, overdue_seconds, "
+                        "held_working_days, limit_working_days FROM lapse WHERE level = 4")
+            [row] = cur.fetchall()
+            return row
+
+    def records(step: list) -> list[LapseRecorded]:
+        return [e for _, _, e in step if isinstance(e, LapseRecorded) and e.level == 4]
+
+    try:
+        publish(settings, steps[0])
+        run_sink(settings)
+        [first] = records(steps[0])
+        assert state_row() == (first.lapse_id, first.event_id, first.officer_id, 0, 7, 7)
+        publish(settings, steps[1] + steps[2])
+        run_sink(settings)
+        latest = records(steps[2])[-1]
+        assert latest.reminder == 3 and latest.lapse_id == first.lapse_id
+        assert state_row() == (first.lapse_id, latest.event_id, first.officer_id, 2 * 86400,
+                               latest.held_working_days, 7)
+        assert latest.held_working_days > 7
+        publish(settings, steps[0] + steps[1])  # redelivered, older reminders
+        run_sink(settings)
+        assert state_row()[1:4] == (latest.event_id, first.officer_id, 2 * 86400)
+        with owner.cursor() as cur:
+            cur.execute("SELECT lapsed, overdue_seconds FROM report_officer_scorecard "
+                        "WHERE officer_id = %s", (first.officer_id,))
+            assert cur.fetchone() == (1, 2 * 86400)
+    finally:
+        with owner.cursor() as cur:
+            cur.execute(f'DROP ROLE "{login}"')
+        owner.close()
 
 
 def test_gauges_are_right_after_a_restart(sink_settings):

@@ -1,15 +1,24 @@
-"""The complaint state machine: scenarios from DOMAIN.md and property tests of its invariants."""
+"""The complaint state machine: scenarios from docs/domain.md and docs/lifecycle.md, and
+property tests of its invariants."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.calendar import WorkingCalendar
+from core.escalation import (
+    Target,
+    escalation_target,
+    lapse_id,
+    lapse_recorded,
+    transfer_cap_level,
+)
 from core.lifecycle import (
     CLOSED,
     REFUSALS_REMEMBERED,
@@ -38,6 +47,7 @@ from schemas.events import (
     ComplaintEscalated,
     ComplaintRegistered,
     ComplaintReopened,
+    LapseRecorded,
     OfficerActed,
     OverdueAtState,
     SlaWarning,
@@ -101,6 +111,43 @@ class Run:
         return [e for e in self.events if isinstance(e, kind)]
 
 
+# --- given / when / then: the lifecycle specs read as scenarios -------------------------
+
+
+def given_registered(ctx: Context = CTX) -> Run:
+    """A complaint just registered at T0 (a Monday, 10:00 IST) with its first-level officer."""
+    run = Run(ctx)
+    run.register()
+    return run
+
+
+def given_at_level(level: int, ctx: Context = CTX) -> Run:
+    """A complaint that reached `level` by letting every deadline below it lapse."""
+    run = given_registered(ctx)
+    while run.state.level < level:
+        when_deadline_passes(run)
+    assert run.state.level == level
+    return run
+
+
+def when_deadline_passes(run: Run) -> Decision:
+    """The clock reaches the current time limit (the warnings before it fire first)."""
+    run.tick(run.state.due_at - timedelta(seconds=1))
+    return run.tick(run.state.due_at)
+
+
+def when_reminded(run: Run) -> Decision:
+    """Overdue at the state level: the clock reaches the next reminder."""
+    assert run.state.overdue_at_state
+    return run.tick(run.state.next_reminder_at)
+
+
+def then_events(decision: Decision, *kinds: type) -> tuple:
+    """The decision emitted exactly these kinds of events, in this order."""
+    assert [type(e) for e in decision.events] == list(kinds)
+    return decision.events
+
+
 def test_registration_routes_to_the_first_level_officer_with_a_working_day_deadline():
     run = Run()
     run.register()
@@ -116,14 +163,13 @@ def test_registration_routes_to_the_first_level_officer_with_a_working_day_deadl
 
 
 def test_lapses_climb_block_tehsil_district_state_then_keep_reminding():
-    run = Run()
-    run.register()
+    run = given_registered()
     officers = [run.state.officer_id]
     for level in (2, 3, 4):
         due = run.state.due_at
         run.tick(due - timedelta(seconds=1))  # not yet
         assert run.state.level == level - 1
-        run.tick(due)
+        then_events(run.tick(due), LapseRecorded, ComplaintEscalated)
         assert run.state.level == level
         officers.append(run.state.officer_id)
     escalations = run.of(ComplaintEscalated)
@@ -197,6 +243,7 @@ def test_transfer_reroutes_and_the_cap_sends_it_to_the_district():
     run.act("transfer_requested", at, reason="again", target_department=CATEGORY.department_code)
     assert run.state.level == 3
     assert run.of(ComplaintEscalated)[-1].cause == "transfer_cap"
+    assert not run.of(LapseRecorded)  # moved up, but nobody let a time limit run out
 
 
 def test_special_close_needs_the_officer_one_level_up():
@@ -225,8 +272,7 @@ def test_nobody_else_can_act_and_force_close_is_impossible():
 
 
 def test_an_officer_acting_after_the_lapse_finds_the_complaint_moved_on():
-    run = Run()
-    run.register()
+    run = given_registered()
     first_officer, due = run.state.officer_id, run.state.due_at
     run.act("resolution_proposed", due + timedelta(hours=1), officer=first_officer)
     assert run.state.level == 2  # the lapse happened first, however late the timer was
@@ -373,7 +419,6 @@ def test_the_state_does_not_depend_on_when_the_timer_ran(steps, tick_points):
     commands = build_commands(steps)
     end = (commands[-1].occurred_at if commands else T0) + timedelta(days=40)
     plain = fold([*commands, ClockTick(event_id="end", complaint_id="HP-1", occurred_at=end)])
-    times = [c.occurred_at for c in commands] or [T0]
     spread = end - T0
     extra = [ClockTick(event_id=f"x-{i}", complaint_id="HP-1", occurred_at=T0 + spread * f)
              for i, f in enumerate(tick_points)]
@@ -383,7 +428,8 @@ def test_the_state_does_not_depend_on_when_the_timer_ran(steps, tick_points):
                     key=lambda item: (item[0], item[1], item[2]))
     ticked = fold([c for *_, c in merged]
                   + [ClockTick(event_id="end", complaint_id="HP-1", occurred_at=end)])
-    assert times  # (commands keep their order: their times never decrease)
+    # the commands keep their order among the ticks (their times never decrease)
+    assert [c for _, kind, _, c in merged if kind == 0] == commands
     assert ticked.state == plain.state
     assert {e.event_id: e for e in ticked.events} == {e.event_id: e for e in plain.events}
 
@@ -444,3 +490,193 @@ def test_every_category_routes_to_an_officer(category):
     run = Run()
     run.register(category=category)
     assert run.state is not None and run.state.status == "assigned"
+
+
+# --- the escalation policy (core/escalation.py) -------------------------------------------
+
+
+def _officer(level: int) -> str:
+    return DIRECTORY.responsible(CATEGORY.department_code, level, PLACE).officer_id
+
+
+def _held_at(level: int) -> ComplaintState:
+    """The registered complaint as if it lay at `level` with that level's officer."""
+    return replace(given_registered().state, level=level, officer_id=_officer(level))
+
+
+@pytest.mark.parametrize(("cause", "level", "move", "to_level"), [
+    # a missed deadline: one level up; at the top, overdue at state (reminded)
+    ("deadline_missed", 1, "up", 2),
+    ("deadline_missed", 2, "up", 3),
+    ("deadline_missed", 3, "up", 4),
+    ("deadline_missed", 4, "reminded", 4),
+    # the citizen, or a verification call, not satisfied: one level up; at the top,
+    # back to the state officer with a fresh limit
+    ("citizen_not_satisfied", 1, "up", 2),
+    ("citizen_not_satisfied", 2, "up", 3),
+    ("citizen_not_satisfied", 3, "up", 4),
+    ("citizen_not_satisfied", 4, "returned", 4),
+    ("verification_failed", 1, "up", 2),
+    ("verification_failed", 2, "up", 3),
+    ("verification_failed", 3, "up", 4),
+    ("verification_failed", 4, "returned", 4),
+    # too many transfers: straight to the district level, never down
+    ("transfer_cap", 1, "up", 3),
+    ("transfer_cap", 2, "up", 3),
+    ("transfer_cap", 3, "returned", 3),
+    ("transfer_cap", 4, "returned", 4),
+])
+def test_escalation_target_for_every_cause_and_level(cause, level, move, to_level):
+    target = escalation_target(_held_at(level), cause, DIRECTORY)
+    assert target == Target(move, to_level, _officer(to_level))
+
+
+def test_the_transfer_cap_sends_every_department_to_its_district_level():
+    assert {transfer_cap_level(d.code) for d in DEPARTMENTS} == {3}
+
+
+def test_a_dissatisfied_citizen_at_the_state_level_returns_it_with_a_fresh_limit():
+    run = given_at_level(4)
+    officer = run.state.officer_id
+    at = run.state.assigned_at + timedelta(hours=1)
+    run.act("resolution_proposed", at)
+    [assigned] = then_events(run.feedback("not_satisfied", at + timedelta(hours=1)),
+                             ComplaintAssigned)
+    assert (assigned.cause, assigned.level, assigned.officer_id) == ("returned", 4, officer)
+    assert run.state.due_at == CTX.calendar.add_working_days(
+        at + timedelta(hours=1), CATEGORY.sla_working_days)
+    # the three lapses that brought it here, and none for the citizen's dissatisfaction
+    assert [e.kind for e in run.of(LapseRecorded)] == ["deadline_missed"] * 3
+
+
+# --- lapses on record (LapseRecorded) -----------------------------------------------------
+
+
+def test_a_missed_deadline_at_levels_1_to_3_records_one_lapse_of_the_officer_who_held_it():
+    run = given_registered()
+    ids = set()
+    for level in (1, 2, 3):
+        held = run.state
+        lapse, escalated = then_events(when_deadline_passes(run), LapseRecorded,
+                                       ComplaintEscalated)
+        assert (lapse.kind, lapse.level, lapse.officer_id) == (
+            "deadline_missed", level, held.officer_id)
+        assert lapse.officer_id == escalated.lapsed_by == escalated.from_officer
+        assert (lapse.department, lapse.district) == (held.department, held.district)
+        # recorded at its own moment: the due time, not when the timer happened to run
+        assert (lapse.assigned_at, lapse.due_at, lapse.occurred_at) == (
+            held.assigned_at, held.due_at, held.due_at)
+        assert lapse.overdue_seconds == 0 and lapse.reminder == 0
+        assert lapse.limit_working_days == lapse.held_working_days == CATEGORY.sla_working_days
+        assert lapse.lapse_id == lapse_id(held)
+        ids.add(lapse.lapse_id)
+    assert len(ids) == 3
+
+
+def test_a_lapse_decided_again_gives_the_same_record():
+    """A redelivered tick, a late timer or a replay: the same lapse, the same event id."""
+    run = given_registered()
+    before = run.state
+    [first] = [e for e in when_deadline_passes(run).events if isinstance(e, LapseRecorded)]
+    late = decide(before, ClockTick(event_id="late", complaint_id="HP-1",
+                                    occurred_at=before.due_at + timedelta(hours=7)), CTX)
+    assert [e for e in late.events if isinstance(e, LapseRecorded)] == [first]
+
+
+def test_overdue_at_state_records_the_same_lapse_with_every_reminder_further_past_due():
+    run = given_at_level(4)
+    held = run.state
+    # Level 4 got it on Thursday 26 March 10:00 IST: seven working days (Sunday off)
+    # run out on Friday 3 April 10:00 IST.
+    assert held.due_at == datetime(2026, 4, 3, 4, 30, tzinfo=UTC)
+    records = [then_events(when_deadline_passes(run), LapseRecorded, OverdueAtState)]
+    records += [then_events(when_reminded(run), LapseRecorded, OverdueAtState)
+                for _ in range(3)]
+    lapses = [lapse for lapse, _ in records]
+    for lapse, reminder in records:
+        assert (lapse.reminder, lapse.occurred_at) == (reminder.reminder, reminder.occurred_at)
+        assert (lapse.kind, lapse.level, lapse.officer_id) == (
+            "overdue_at_state", 4, held.officer_id)
+        assert (lapse.assigned_at, lapse.due_at) == (held.assigned_at, held.due_at)
+    # one lapse (one row in the ledger), one event per reminder
+    assert {lapse.lapse_id for lapse in lapses} == {lapse_id(held)}
+    assert len({lapse.event_id for lapse in lapses}) == 4
+    assert [lapse.reminder for lapse in lapses] == [1, 2, 3, 4]
+    # reminders on Fri, Sat, Sun and Mon: past due by whole days, but Sunday is no
+    # working day the officer held it
+    assert [lapse.overdue_seconds for lapse in lapses] == [0, 86400, 2 * 86400, 3 * 86400]
+    assert [lapse.held_working_days for lapse in lapses] == [7, 8, 8, 9]
+    assert {lapse.limit_working_days for lapse in lapses} == {7}
+
+
+def test_held_and_limit_working_days_skip_a_holiday_in_the_span():
+    holiday = date(2026, 3, 4)  # a Wednesday inside the first time limit
+    run = given_registered(Context(directory=DIRECTORY,
+                                   calendar=WorkingCalendar.with_holidays([holiday])))
+    lapse, _ = then_events(when_deadline_passes(run), LapseRecorded, ComplaintEscalated)
+    # Monday 2 March 10:00 IST + 7 working days, the holiday and Sunday 8 March not counted
+    assert lapse.due_at == datetime(2026, 3, 11, 4, 30, tzinfo=UTC)
+    assert lapse.due_at - lapse.assigned_at == timedelta(days=9)
+    assert lapse.limit_working_days == lapse.held_working_days == 7
+    # the same span on a calendar without the holiday holds one working day more
+    assert CTX.calendar.working_days_between(lapse.assigned_at, lapse.due_at) == 8
+
+
+def test_a_lapse_record_says_what_the_state_says_at_any_moment():
+    """lapse_recorded straight from a state: the figures as of the moment given."""
+    state = given_at_level(4).state
+    later = state.due_at + timedelta(days=2, hours=3)
+    record = lapse_recorded(state, "overdue_at_state", later, CTX, reminder=3)
+    assert record.overdue_seconds == int((later - state.due_at).total_seconds())
+    assert record.held_working_days == CTX.calendar.working_days_between(
+        state.assigned_at, later)
+    assert record.lapse_id == lapse_id(state)
+    assert record.event_id != lapse_recorded(state, "overdue_at_state", later, CTX,
+                                             reminder=4).event_id
+
+
+@settings(max_examples=200)
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1),
+                    timezones=st.just(UTC)),
+       st.integers(0, 40),
+       st.sets(st.dates(date(2026, 1, 1), date(2027, 4, 1)), max_size=40))
+def test_working_days_between_counts_what_add_working_days_adds(start, days, holidays):
+    calendar = WorkingCalendar.with_holidays(holidays)
+    due = calendar.add_working_days(start, days)
+    assert calendar.working_days_between(start, due) == days
+    if days:
+        assert calendar.working_days_between(start, due - timedelta(microseconds=1)) == days - 1
+
+
+@settings(max_examples=150)
+@given(st.lists(step, max_size=25))
+def test_every_lapse_is_recorded_once_for_the_officer_who_held_it(steps):
+    run = given_registered()
+    for cmd in build_commands(steps):
+        decision = run.send(cmd)
+        lapses = [e for e in decision.events if isinstance(e, LapseRecorded)]
+        missed = [e for e in decision.events
+                  if isinstance(e, ComplaintEscalated) and e.cause == "deadline_missed"]
+        reminders = [e for e in decision.events if isinstance(e, OverdueAtState)]
+        # each deadline escalation has exactly one lapse, of the officer it was taken from
+        assert [(e.officer_id, e.level, e.due_at, e.occurred_at) for e in lapses
+                if e.kind == "deadline_missed"] == [
+            (e.from_officer, e.from_level, e.previous_due_at, e.occurred_at) for e in missed]
+        # and each state-level reminder one record of the lapse it reminds of
+        assert [(e.officer_id, e.reminder, e.occurred_at) for e in lapses
+                if e.kind == "overdue_at_state"] == [
+            (e.officer_id, e.reminder, e.occurred_at) for e in reminders]
+        for e in lapses:
+            assert e.overdue_seconds == int((e.occurred_at - e.due_at).total_seconds())
+            assert e.held_working_days >= e.limit_working_days
+    recorded = run.of(LapseRecorded)
+    assert len({e.event_id for e in recorded}) == len(recorded)
+    # the records of one lapse agree on whose it is, and grow further past due
+    by_lapse: dict[str, list[LapseRecorded]] = {}
+    for e in recorded:
+        by_lapse.setdefault(e.lapse_id, []).append(e)
+    for records in by_lapse.values():
+        assert len({(e.officer_id, e.level, e.assigned_at, e.due_at) for e in records}) == 1
+        assert len(records) == 1 or all(e.kind == "overdue_at_state" for e in records)
+        overdue = [e.overdue_seconds for e in records]
+        assert overdue == sorted(overdue) and len(set(overdue)) == len(overdue)

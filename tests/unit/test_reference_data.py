@@ -1,6 +1,6 @@
 """Reference data for Himachal Pradesh: places, departments, categories and the officer directory.
 
-The counts come from shared/DOMAIN.md (12 districts, 78 blocks, about 113 tehsils, 56+
+The counts are those docs/domain.md gives (12 districts, 78 blocks, about 113 tehsils, 56+
 departments, about 6,500 officers). The central property: for every category and every block,
 the escalation ladder finds an officer at every level it climbs to — it never dead-ends.
 """
@@ -37,8 +37,9 @@ from core.reference import (
     officer_for,
 )
 
-# The development blocks exactly as DOMAIN.md lists them. DOMAIN.md also lists "Darang" for
-# Mandi, a second spelling of Drang (79 names for the 78 blocks it counts): see geography.py.
+# The development blocks exactly as the published list gives them (docs/domain.md). It also
+# lists "Darang" for Mandi, a second spelling of Drang (79 names for the 78 blocks it counts):
+# see geography.py.
 DOMAIN_BLOCKS: dict[str, tuple[str, ...]] = {
     "Bilaspur": ("Bilaspur Sadar", "Ghumarwin", "Jhandutta", "Swarghat"),
     "Chamba": ("Bharmour", "Bhattiyat", "Chamba", "Mehla", "Pangi", "Salooni", "Tissa"),
