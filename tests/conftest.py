@@ -7,26 +7,22 @@
    per test session and stopped at its end unless it was already running.
 
 Every test gets its own topic prefix, Faust app id and Postgres schema, so tests never see
-each other's data.
+each other's data: the fixtures below are thin, the helpers behind them (for tests that need
+another scope) are in tests/kit/settings.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import socket
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg2
 import pytest
+from kit.settings import base_settings, fresh_schema, own_topics, schema_url, settings_for
 
-from streams.admin import delete_topics_with_prefix
 from streams.settings import Settings
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _say(message: str) -> None:
@@ -54,23 +50,11 @@ class Services:
     source: str
 
 
-def _base_settings() -> Settings:
-    # The stack and jar cache live in the checkout, whichever directory pytest runs from.
-    return Settings.from_env().with_overrides(
-        stack_dir=Path(os.environ.get("SANKALP_STACK_DIR", REPO / ".stack")),
-        cache_dir=Path(os.environ.get("SANKALP_CACHE_DIR", REPO / ".cache")),
-        # Several workers run at once in the suite: no fixed metrics port unless a test
-        # asks for one.
-        metrics_port=0,
-        sink_metrics_port=0,
-    )
-
-
 @pytest.fixture(scope="session")
 def local_stack():
     from devstack.stack import LocalStack
 
-    return LocalStack.from_settings(_base_settings())
+    return LocalStack.from_settings(base_settings())
 
 
 @pytest.fixture(scope="session")
@@ -135,71 +119,31 @@ def cluster_bootstrap_servers(local_stack) -> Iterator[str]:
             local_stack.cluster.down()
 
 
-def _short_test_name(request) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:24].strip("-")
-
-
 @pytest.fixture
 def test_settings(request, services, tmp_path) -> Iterator[Settings]:
-    """Settings private to one test: its own app id, topic prefix and worker data dir."""
-    app_id = f"t-{_short_test_name(request)}-{uuid.uuid4().hex[:8]}"
-    settings = _base_settings().with_overrides(
-        kafka_bootstrap_servers=services.kafka_bootstrap_servers,
-        database_url=services.database_url,
-        app_id=app_id,
-        topic_prefix=f"{app_id}.",
-        topic_partitions=2,
-        topic_replication_factor=1,
-        worker_data_dir=tmp_path / "worker",
-        stack_dir=tmp_path / "stack",
-    )
-    yield settings
-    delete_topics_starting_with(services.kafka_bootstrap_servers, app_id)
-
-
-def delete_topics_starting_with(bootstrap_servers: str, prefix: str) -> None:
-    # Best effort: a leftover test topic is harmless, a failing teardown is noise.
-    delete_topics_with_prefix(bootstrap_servers, prefix)
+    """Settings private to one test: its own app id, topic prefix and worker data dir; its
+    topics are deleted at the end."""
+    with own_topics(settings_for(request.node.name, services, tmp_path)) as settings:
+        yield settings
 
 
 @pytest.fixture
 def pg_schema(services) -> Iterator[str]:
-    """A fresh schema for one test; the connection URL that selects it is `schema_url`."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(services.database_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{name}"')
-    try:
+    """A fresh schema for one test; the connection URL that selects it is `pg_url`."""
+    with fresh_schema(services.database_url) as name:
         yield name
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP SCHEMA "{name}" CASCADE')
-        conn.close()
-
-
-@pytest.fixture
-def pg_conn(services, pg_schema):
-    conn = psycopg2.connect(services.database_url, options=f"-c search_path={pg_schema}")
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def schema_url(database_url: str, schema: str) -> str:
-    """The URL that makes every connection (and a child process) work inside `schema`."""
-    separator = "&" if "?" in database_url else "?"
-    return f"{database_url}{separator}options=-csearch_path%3D{schema}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def pg_url(services, pg_schema) -> str:
     """DATABASE_URL for code (or a child process) that must work inside the test's schema."""
     return schema_url(services.database_url, pg_schema)
+
+
+@pytest.fixture
+def pg_conn(pg_url):
+    conn = psycopg2.connect(pg_url)
+    try:
+        yield conn
+    finally:
+        conn.close()

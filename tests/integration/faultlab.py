@@ -34,15 +34,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg2
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
+from kit.processes import FaultySink
+from kit.reader import OutputReader
 
+from devstack.runners import SinkProcess, WorkerProcess
 from schemas.deadletter import DeadLetter
 from schemas.events import ComplaintSubmitted, Event
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.lag import GroupLag
 from sinks.migrate import migrate
 from streams.admin import ensure_topics
-from streams.demo import SinkProcess
 from streams.producer import EventPublisher
 from streams.settings import Settings
 from streams.topics import (
@@ -55,7 +57,6 @@ from streams.topics import (
     DEAD_LETTERS,
     WORKER_INPUTS,
 )
-from streams.worker_process import WorkerProcess
 
 FIRST_NAMES = ("Ramesh", "Sunita", "Kamla", "Vikram", "Anjali", "Hem", "Pushpa", "Devinder",
                "Meena", "Rajinder", "Savitri", "Tenzin", "Kavita", "Balwant", "Nirmla")
@@ -65,7 +66,7 @@ PG_TABLES = {
     "complaint_current": "complaint_id",
     "complaint_event": "event_id",
     "escalation": "event_id",
-    "lapse": "event_id",
+    "lapse": "lapse_id",
     "citizen_contact": "complaint_id",
 }
 SINK_TOPICS = (COMPLAINT_EVENTS, COMPLAINT_STATE, CITIZEN_CONTACTS, DEAD_LETTERS)
@@ -224,7 +225,7 @@ class LabRun:
         self.progress = progress
         self.workers: list[WorkerProcess] = []
         self.sink: SinkProcess | None = None
-        self.sink_failpoints: list[str] = []
+        self.sink_failpoints: list[str] = []  # a spec for each sink started, in turn
         self.faults: list[str] = []
         self.rng = random.Random(7)
         self.publisher = EventPublisher(settings)
@@ -232,13 +233,7 @@ class LabRun:
         # process while a broker is killed (see sinks/lag.py)
         self._lag = GroupLag({"bootstrap.servers": settings.kafka_bootstrap_servers,
                               "log_level": 0}, settings.app_id, retry_after=1.0)
-        self._consumer: Consumer | None = None
-        self._states: dict[str, dict] = {}
-        self._events: dict[str, dict] = {}
-        self._event_messages = 0
-        self._dead: dict[tuple, DeadLetter] = {}
-        self._dead_messages = 0
-        self._dead_keys: set[str] = set()
+        self.outputs: OutputReader | None = None
 
     def say(self, message: str) -> None:
         if self.progress:
@@ -272,9 +267,12 @@ class LabRun:
             shutil.rmtree(self.workdir / f"worker-{index}", ignore_errors=True)
 
     def start_sink(self) -> None:
-        failpoints = self.sink_failpoints.pop(0) if self.sink_failpoints else ""
-        settings = self.settings.with_overrides(failpoints=failpoints)
-        self.sink = SinkProcess(settings, self.workdir / "sink.log").start()
+        log_file = self.workdir / "sink.log"
+        if self.sink_failpoints:
+            self.sink = FaultySink(self.settings, log_file, self.sink_failpoints.pop(0))
+        else:
+            self.sink = SinkProcess(self.settings, log_file)
+        self.sink.start()
 
     def _sink_watchdog(self) -> None:
         """A sink that died (a failpoint kills it) is started again, as an orchestrator
@@ -299,30 +297,13 @@ class LabRun:
 
     # --- reading the outputs ------------------------------------------------------------
     def _poll(self, seconds: float) -> None:
-        assert self._consumer is not None
-        events = self.settings.topic(COMPLAINT_EVENTS.name)
-        state = self.settings.topic(COMPLAINT_STATE.name)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            batch = self._consumer.consume(1000, 0.1)
-            for m in batch:
-                if m.error():
-                    continue
-                data = json.loads(m.value())
-                if m.topic() == events:
-                    self._event_messages += 1
-                    self._events[data["event_id"]] = data
-                elif m.topic() == state:
-                    known = self._states.get(data["complaint_id"])
-                    if known is None or known["version"] <= data["version"]:
-                        self._states[data["complaint_id"]] = data
-                else:
-                    self._dead_messages += 1
-                    letter = DeadLetter.from_dict(data)
-                    self._dead[(letter.source_topic, letter.source_partition,
-                                letter.source_offset)] = letter
-                    if letter.key:
-                        self._dead_keys.add(letter.key)
+        assert self.outputs is not None
+        self.outputs.poll(seconds)
+
+    @property
+    def states(self) -> dict[str, dict]:
+        """complaint_id -> the newest complaint.state payload read so far."""
+        return self.outputs.states if self.outputs is not None else {}
 
     def wait_accounted(self, complaint_ids: Iterable[str], timeout: float = 600,
                        plan: Plan = no_faults) -> None:
@@ -334,9 +315,11 @@ class LabRun:
             plan(self, "waiting")
             self.check()
             self._poll(0.3)
-            linked = {e["complaint_id"] for e in self._events.values()
+            outputs = self.outputs
+            linked = {e["complaint_id"] for e in outputs.event_payloads.values()
                       if e["event_type"] == "complaint.duplicate_linked"}
-            waiting -= set(self._states) | linked | self._dead_keys
+            dead_lettered = {d.key for d in outputs.dead_letters.values() if d.key}
+            waiting -= set(outputs.states) | linked | dead_lettered
         if waiting:
             raise AssertionError(f"{len(waiting)} submission(s) never decided, e.g. "
                                  f"{sorted(waiting)[:3]}; worker log:\n"
@@ -350,15 +333,9 @@ class LabRun:
             migrate(conn)
         finally:
             conn.close()
-        self._consumer = Consumer({
-            "bootstrap.servers": self.settings.kafka_bootstrap_servers,
-            "group.id": f"lab-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "log_level": 3,  # a broker killed on purpose is not news
-        })
-        self._consumer.subscribe([self.settings.topic(t.name) for t in (
-            COMPLAINT_EVENTS, COMPLAINT_STATE, DEAD_LETTERS)])
+        # payloads only (no decoded events): a run reads tens of thousands
+        self.outputs = OutputReader(self.settings, decode_events=False, group="lab",
+                                    log_level=3)  # a broker killed on purpose is not news
 
     def run(self, scenario: Scenario, plan: Plan = no_faults,
             inject: Callable[[LabRun, str, int], None] | None = None) -> Outcome:
@@ -382,7 +359,7 @@ class LabRun:
             self.publisher.send(COMPLAINTS_SUBMITTED.name, submitted.complaint_id, submitted)
         self.publisher.flush(120)
         self.wait_accounted([s.complaint_id for s in scenario.repeats], plan=plan)
-        self.say(f"{len(self._states)} registered; {scenario.commands} commands in "
+        self.say(f"{len(self.states)} registered; {scenario.commands} commands in "
                  f"{len(scenario.slices)} slices follow")
         for n, (mark, commands) in enumerate(scenario.slices):
             for command in commands:
@@ -435,14 +412,15 @@ class LabRun:
         return {self.settings.topic(t.name) for t in SINK_TOPICS}
 
     def _end_offsets(self) -> dict[tuple[str, int], int]:
-        assert self._consumer is not None
+        assert self.outputs is not None
+        consumer = self.outputs.consumer
         ends = {}
-        metadata = self._consumer.list_topics(timeout=10)
+        metadata = consumer.list_topics(timeout=10)
         for spec in (*WORKER_TOPICS, *SINK_TOPICS):
             name = self.settings.topic(spec.name)
             for p in metadata.topics[name].partitions:
-                _, high = self._consumer.get_watermark_offsets(TopicPartition(name, p),
-                                                                 timeout=10)
+                _, high = consumer.get_watermark_offsets(TopicPartition(name, p),
+                                                         timeout=10)
                 ends[(name, p)] = high
         return {k: v for k, v in ends.items() if v > 0}
 
@@ -484,18 +462,21 @@ class LabRun:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
                                             timeout=10) as page:
                     metrics += page.read().decode()
-        return Outcome(states=dict(self._states), events=dict(self._events),
-                       event_messages=self._event_messages, dead_letters=dict(self._dead),
-                       dead_letter_messages=self._dead_messages, tables=tables, logs=logs,
-                       faults=list(self.faults), metrics=metrics)
+        outputs = self.outputs
+        assert outputs is not None
+        return Outcome(states=dict(outputs.states), events=dict(outputs.event_payloads),
+                       event_messages=outputs.event_messages,
+                       dead_letters=dict(outputs.dead_letters),
+                       dead_letter_messages=outputs.dead_letter_messages, tables=tables,
+                       logs=logs, faults=list(self.faults), metrics=metrics)
 
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()
         if self.sink is not None:
             self.sink.stop()
-        if self._consumer is not None:
-            self._consumer.close()
+        if self.outputs is not None:
+            self.outputs.close()
         self._lag.close()
 
 

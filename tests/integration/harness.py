@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from confluent_kafka import Consumer
+from kit.processes import FaultyWorker
+from kit.reader import OutputReader
 
+from devstack.runners import WorkerProcess
 from schemas.deadletter import DeadLetter
 from schemas.events import (
     CitizenFeedback,
@@ -18,21 +19,12 @@ from schemas.events import (
     Event,
     OfficerActed,
     VerificationResult,
-    decode,
 )
 from schemas.state import ComplaintStateSnapshot
 from streams.admin import ensure_topics
 from streams.producer import EventPublisher
 from streams.settings import Settings
-from streams.topics import (
-    ALL_TOPICS,
-    COMPLAINT_COMMANDS,
-    COMPLAINT_EVENTS,
-    COMPLAINT_STATE,
-    COMPLAINTS_SUBMITTED,
-    DEAD_LETTERS,
-)
-from streams.worker_process import WorkerProcess
+from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED
 
 
 class Pipeline:
@@ -40,25 +32,11 @@ class Pipeline:
         self.settings = settings
         self.worker = worker
         self.publisher = EventPublisher(settings)
-        self.events: list[Event] = []
-        self.states: dict[str, ComplaintStateSnapshot] = {}
-        self.dead_letters: list[DeadLetter] = []
+        self.outputs = OutputReader(settings, group="harness")
         self.latest: datetime | None = None
-        self._consumer = Consumer({
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"harness-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        })
-        self._topics = {
-            settings.topic(COMPLAINT_EVENTS.name): "events",
-            settings.topic(COMPLAINT_STATE.name): "state",
-            settings.topic(DEAD_LETTERS.name): "dead",
-        }
-        self._consumer.subscribe(list(self._topics))
 
     def close(self) -> None:
-        self._consumer.close()
+        self.outputs.close()
 
     # --- in ---------------------------------------------------------------------------
     def fresh_start(self, default: datetime) -> datetime:
@@ -120,21 +98,23 @@ class Pipeline:
 
     # --- out --------------------------------------------------------------------------
     def poll(self, seconds: float = 0.2) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            message = self._consumer.poll(0.1)
-            if message is None or message.error():
-                continue
-            kind = self._topics[message.topic()]
-            if kind == "events":
-                self.events.append(decode(message.value()))
-            elif kind == "state":
-                snap = ComplaintStateSnapshot.from_dict(json.loads(message.value()))
-                known = self.states.get(snap.complaint_id)
-                if known is None or known.version < snap.version:
-                    self.states[snap.complaint_id] = snap
-            else:
-                self.dead_letters.append(DeadLetter.from_dict(json.loads(message.value())))
+        self.outputs.poll(seconds)
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event read, in order, repeats included."""
+        return self.outputs.events
+
+    @property
+    def states(self) -> dict[str, ComplaintStateSnapshot]:
+        """The newest snapshot of each complaint."""
+        return {cid: ComplaintStateSnapshot.from_dict(data)
+                for cid, data in self.outputs.states.items()}
+
+    @property
+    def dead_letters(self) -> list[DeadLetter]:
+        """One per message refused (a letter written twice is one)."""
+        return list(self.outputs.dead_letters.values())
 
     def wait_for(self, what: str, check: Callable[[], object], timeout: float = 60) -> object:
         deadline = time.monotonic() + timeout
@@ -153,14 +133,18 @@ class Pipeline:
                 and (event_type is None or isinstance(e, event_type))]
 
     def state(self, complaint_id: str) -> ComplaintStateSnapshot | None:
-        return self.states.get(complaint_id)
+        return self.outputs.snapshot(complaint_id)
 
 
 @contextmanager
-def running_worker(settings: Settings) -> Iterator[tuple[WorkerProcess, Pipeline]]:
-    """The topics, one worker (ready) and a pipeline to drive it; all stopped at the end."""
+def running_worker(settings: Settings,
+                   failpoints: str = "") -> Iterator[tuple[WorkerProcess, Pipeline]]:
+    """The topics, one worker (ready; with `failpoints` armed, see tests/kit/failpoints.py)
+    and a pipeline to drive it; all stopped at the end."""
     ensure_topics(settings, ALL_TOPICS)
-    worker = WorkerProcess(settings, settings.stack_dir / "worker.log").start()
+    log_file = settings.stack_dir / "worker.log"
+    worker = (FaultyWorker(settings, log_file, failpoints) if failpoints
+              else WorkerProcess(settings, log_file)).start()
     harness = Pipeline(settings, worker)
     try:
         worker.wait_ready(120)

@@ -6,8 +6,8 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from kit import kafka
 
 pytestmark = pytest.mark.cluster
 
@@ -40,11 +40,7 @@ def test_three_brokers_replicate_with_acks_all(cluster_bootstrap_servers):
             assert err is None, err
             delivered.append(msg.value().decode())
 
-        producer = Producer({
-            "bootstrap.servers": cluster_bootstrap_servers,
-            "enable.idempotence": True,
-            "acks": "all",
-        })
+        producer = kafka.producer(cluster_bootstrap_servers)
         values = [f"escalation-{i}" for i in range(50)]
         for value in values:
             producer.produce(topic, key=value[-1:].encode(), value=value.encode(),
@@ -52,16 +48,8 @@ def test_three_brokers_replicate_with_acks_all(cluster_bootstrap_servers):
         assert producer.flush(30) == 0
         assert sorted(delivered) == sorted(values)
 
-        consumer = Consumer({"bootstrap.servers": cluster_bootstrap_servers,
-                             "group.id": f"{topic}-reader", "auto.offset.reset": "earliest"})
-        consumer.subscribe([topic])
-        seen: list[str] = []
-        deadline = time.monotonic() + 60
-        while len(seen) < len(values) and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is not None and not message.error():
-                seen.append(message.value().decode())
-        consumer.close()
+        seen = [m.value().decode()
+                for m in kafka.read(cluster_bootstrap_servers, [topic], len(values))]
         assert sorted(seen) == sorted(values)
     finally:
         admin.delete_topics([topic], operation_timeout=30)[topic].result(30)

@@ -6,8 +6,8 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from conftest import free_port
 from harness import running_worker
+from kit.settings import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.reference import category

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-import uuid
 
-from confluent_kafka import Consumer, Producer
+from kit import kafka
 
+from devstack.runners import WorkerProcess
 from streams.admin import ensure_topics
 from streams.topics import SMOKE_ASSIGNMENTS, SMOKE_COMPLAINTS
-from streams.worker_process import WorkerProcess
 
 
 def complaint(complaint_id: str, event_id: str, category: str = "drinking_water") -> dict:
@@ -21,8 +19,7 @@ def complaint(complaint_id: str, event_id: str, category: str = "drinking_water"
 
 
 def send(settings, *events: dict) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "enable.idempotence": True, "acks": "all"})
+    producer = kafka.producer(settings)
     for event in events:
         producer.produce(settings.topic(SMOKE_COMPLAINTS.name),
                          key=event["complaint_id"].encode(),
@@ -32,22 +29,9 @@ def send(settings, *events: dict) -> None:
 
 def read(settings, topic: str, count: int, worker: WorkerProcess | None = None,
          timeout: float = 60) -> list[tuple[bytes, bytes]]:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": f"reader-{uuid.uuid4()}", "auto.offset.reset": "earliest",
-                         "enable.auto.commit": False})
-    consumer.subscribe([topic])
-    out: list[tuple[bytes, bytes]] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(out) < count and time.monotonic() < deadline:
-            if worker is not None:
-                worker.check_healthy()
-            message = consumer.poll(0.5)
-            if message is not None and not message.error():
-                out.append((message.key(), message.value()))
-    finally:
-        consumer.close()
-    return out
+    messages = kafka.read(settings, [topic], count, timeout=timeout,
+                          check=worker.check_healthy if worker else None)
+    return [(m.key(), m.value()) for m in messages]
 
 
 def test_agent_updates_changelog_table_and_produces(test_settings):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from confluent_kafka import Consumer, Producer
+from kit import kafka
 
 from streams.admin import ensure_topics
 from streams.topics import TopicSpec
@@ -15,11 +13,7 @@ def test_produce_consume_round_trip_keeps_bytes_and_per_key_order(test_settings)
     ensure_topics(test_settings, [spec])
     topic = test_settings.topic(spec.name)
 
-    producer = Producer({
-        "bootstrap.servers": test_settings.kafka_bootstrap_servers,
-        "enable.idempotence": True,
-        "acks": "all",
-    })
+    producer = kafka.producer(test_settings)
     sent: list[tuple[bytes, bytes]] = []
     for i in range(200):
         key = f"HP-{i % 7:04d}".encode()
@@ -28,19 +22,7 @@ def test_produce_consume_round_trip_keeps_bytes_and_per_key_order(test_settings)
         sent.append((key, value))
     assert producer.flush(30) == 0
 
-    consumer = Consumer({
-        "bootstrap.servers": test_settings.kafka_bootstrap_servers,
-        "group.id": f"{test_settings.app_id}-reader",
-        "auto.offset.reset": "earliest",
-    })
-    consumer.subscribe([topic])
-    received: list[tuple[bytes, bytes]] = []
-    deadline = time.monotonic() + 60
-    while len(received) < len(sent) and time.monotonic() < deadline:
-        message = consumer.poll(0.5)
-        if message is not None and not message.error():
-            received.append((message.key(), message.value()))
-    consumer.close()
+    received = [(m.key(), m.value()) for m in kafka.read(test_settings, [topic], len(sent))]
 
     assert sorted(received) == sorted(sent)
     for key in {k for k, _ in sent}:

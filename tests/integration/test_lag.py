@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from conftest import free_port
+from kit import kafka
+from kit.settings import free_port
 
 from sinks.lag import GroupLag
 from streams.admin import ensure_topics
@@ -20,7 +21,7 @@ B = TopicSpec(name="lag-b", key="complaint_id", carries="test data")
 
 
 def produce(settings: Settings, counts: dict[tuple[str, int], int]) -> None:
-    producer = Producer(confluent_config(settings) | {"acks": "all"})
+    producer = kafka.producer(settings)
     for (topic, partition), count in counts.items():
         for i in range(count):
             producer.produce(topic, value=f"message {i}".encode(), partition=partition)

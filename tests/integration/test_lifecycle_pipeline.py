@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from harness import Pipeline
+from kit.settings import own_topics, settings_for
 
 from core.reference import find_block
+from devstack.runners import WorkerProcess
 from schemas.events import (
     ComplaintAssigned,
     ComplaintClosed,
@@ -25,7 +27,6 @@ from schemas.events import (
 )
 from streams.admin import ensure_topics
 from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED
-from streams.worker_process import WorkerProcess
 
 T0 = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)  # Monday 10:00 IST
 WATER = dict(category="drinking_water_supply", district="Shimla", block="Theog")
@@ -37,27 +38,12 @@ def new_id(prefix: str = "HP") -> str:
 
 @pytest.fixture(scope="module")
 def event_time_settings(services, tmp_path_factory):
-    from conftest import _base_settings
-
-    app_id = f"t-lifecycle-{uuid.uuid4().hex[:8]}"
-    tmp = tmp_path_factory.mktemp("lifecycle")
-    settings = _base_settings().with_overrides(
-        kafka_bootstrap_servers=services.kafka_bootstrap_servers,
-        database_url=services.database_url,
-        app_id=app_id,
-        topic_prefix=f"{app_id}.",
-        topic_partitions=2,
-        worker_data_dir=tmp / "worker",
-        stack_dir=tmp / "stack",
-        clock="event",
-        tick_interval_seconds=0.1,
-        verification_sample_rate=0.0,
-    )
-    ensure_topics(settings, ALL_TOPICS)
-    yield settings
-    from conftest import delete_topics_starting_with
-
-    delete_topics_starting_with(services.kafka_bootstrap_servers, app_id)
+    """One module's settings: the worker of `pipeline` serves all its scenarios."""
+    with own_topics(settings_for("lifecycle", services, tmp_path_factory.mktemp("lifecycle"),
+                                 clock="event", tick_interval_seconds=0.1,
+                                 verification_sample_rate=0.0)) as settings:
+        ensure_topics(settings, ALL_TOPICS)
+        yield settings
 
 
 @pytest.fixture(scope="module")
@@ -195,16 +181,10 @@ def test_personal_data_stays_off_public_topics(pipeline):
     assert not any(b"9816123456" in p or "परीक्षण नागरिक".encode() in p for p in public)
 
 
-def test_worker_restarted_mid_way_fires_the_pending_deadline_exactly_once(services,
+def test_worker_restarted_mid_way_fires_the_pending_deadline_exactly_once(test_settings,
                                                                             tmp_path):
-    from conftest import _base_settings, delete_topics_starting_with
-
-    app_id = f"t-restart-{uuid.uuid4().hex[:8]}"
-    settings = _base_settings().with_overrides(
-        kafka_bootstrap_servers=services.kafka_bootstrap_servers, app_id=app_id,
-        topic_prefix=f"{app_id}.", topic_partitions=2, worker_data_dir=tmp_path / "worker",
-        stack_dir=tmp_path, clock="event", tick_interval_seconds=0.1,
-        session_timeout_seconds=6.0)
+    settings = test_settings.with_overrides(clock="event", tick_interval_seconds=0.1,
+                                            session_timeout_seconds=6.0)
     ensure_topics(settings, ALL_TOPICS)
     log = tmp_path / "worker.log"
     worker = WorkerProcess(settings, log).start()
@@ -237,8 +217,6 @@ def test_worker_restarted_mid_way_fires_the_pending_deadline_exactly_once(servic
     finally:
         harness.close()
         worker.stop()
-        delete_topics_starting_with(services.kafka_bootstrap_servers, app_id)
-
 
 
 def test_an_officer_transfer_on_the_directory_topic_takes_effect_without_restart(pipeline):

@@ -35,6 +35,7 @@ from confluent_kafka.admin import AdminClient
 
 from core.lifecycle import Context, decide, snapshot
 from core.reference import OfficerDirectory, build_officer_directory
+from devstack.smoke import run_smoke
 from schemas.contacts import CitizenContact
 from schemas.events import ComplaintRegistered
 from sinks.migrate import migrate
@@ -45,7 +46,6 @@ from streams.directory import LiveDirectory, post_of
 from streams.producer import EventPublisher
 from streams.security import aiokafka_auth, confluent_config
 from streams.settings import Settings
-from devstack.smoke import run_smoke
 from streams.topics import (
     ALL_TOPICS,
     CITIZEN_CONTACTS,

@@ -11,20 +11,21 @@ from __future__ import annotations
 import json
 import signal
 import time
-import uuid
 from collections import defaultdict
 
 import psycopg2
 import pytest
-from confluent_kafka import Consumer, TopicPartition
-from conftest import schema_url
+from confluent_kafka import TopicPartition
+from kit import kafka
+from kit.processes import FaultySink
+from kit.settings import fresh_schema, schema_url
 from test_postgres_sink import count, publish, scenario, table_dump
 
+from devstack.runners import SinkProcess
 from sinks.migrate import migrate
 from sinks.postgres import connect
 from sinks.postgres_sink import TOPIC_KINDS, PostgresSink
 from streams.admin import ensure_topics
-from streams.demo import SinkProcess
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, COMPLAINT_EVENTS
 
@@ -36,9 +37,7 @@ Log = list[tuple[str, int, int, bytes | None]]
 
 def read_everything(settings: Settings) -> Log:
     """Each input partition from its start to its current end, with offsets."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": f"crash-reader-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
+    consumer = kafka.consumer(settings, group="crash-reader")  # assigned, not subscribed
     try:
         ends: dict[tuple[str, int], int] = {}
         for name in TOPIC_KINDS:
@@ -133,21 +132,12 @@ def crash_settings(test_settings, pg_url):
 @pytest.fixture
 def reference_url(services):
     """A second schema, for a sink that never crashes."""
-    name = f"t_ref_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(services.database_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{name}"')
-    url = schema_url(services.database_url, name)
-    conn = connect(url)
-    migrate(conn)
-    conn.close()
-    try:
+    with fresh_schema(services.database_url, prefix="t_ref_") as name:
+        url = schema_url(services.database_url, name)
+        conn = connect(url)
+        migrate(conn)
+        conn.close()
         yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP SCHEMA "{name}" CASCADE')
-        admin.close()
 
 
 def test_sink_killed_before_commit_loses_and_doubles_nothing(crash_settings, pg_url,
@@ -160,8 +150,7 @@ def test_sink_killed_before_commit_loses_and_doubles_nothing(crash_settings, pg_
     conn = psycopg2.connect(pg_url)
     try:
         # 1. A sink armed to die on its second batch, after writing it, before COMMIT.
-        crashing = SinkProcess(settings.with_overrides(failpoints="sink.before_commit=2"),
-                               tmp_path / "sink.log").start()
+        crashing = FaultySink(settings, tmp_path / "sink.log", "sink.before_commit=2").start()
         try:
             # The first batch commits; only then comes the second part, so there surely is
             # a second batch (unless the first part already took two: then it died already).

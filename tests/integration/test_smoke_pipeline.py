@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import psycopg2
-
-from streams.smoke_run import run_smoke
+from devstack.smoke import run_smoke
 
 
-def test_smoke_routes_a_sample_complaint_into_postgres(test_settings, pg_url, pg_schema):
+def test_smoke_routes_a_sample_complaint_into_postgres(test_settings, pg_url, pg_conn):
     settings = test_settings.with_overrides(database_url=pg_url)
     assignment = run_smoke(settings, timeout=90)
     assert assignment["department"] == "Jal Shakti"
-    conn = psycopg2.connect(test_settings.database_url, options=f"-c search_path={pg_schema}")
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT complaint_id, department, level FROM smoke_assignment")
-            assert cur.fetchall() == [(assignment["complaint_id"], "Jal Shakti", 1)]
-    finally:
-        conn.close()
+    with pg_conn.cursor() as cur:
+        cur.execute("SELECT complaint_id, department, level FROM smoke_assignment")
+        assert cur.fetchall() == [(assignment["complaint_id"], "Jal Shakti", 1)]

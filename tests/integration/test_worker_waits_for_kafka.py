@@ -8,39 +8,21 @@ created, and a complaint submitted there must be assigned. The shared stack is n
 from __future__ import annotations
 
 import re
-import socket
 import time
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 from harness import Pipeline
+from kit.settings import free_port_pair, settings_for
 
 from devstack.jars import ensure_kafka_jars, kafka_lib_dir
 from devstack.kafka import KafkaCluster
+from devstack.runners import WorkerProcess
 from schemas.events import ComplaintAssigned
 from streams.admin import ensure_topics
 from streams.topics import ALL_TOPICS
-from streams.worker_process import WorkerProcess
 
 T0 = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)  # Monday 10:00 IST
-
-
-def free_port_pair() -> int:
-    """A port p with p + 1 free as well (the node's broker and controller listeners)."""
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            if port >= 65535:
-                continue
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
 
 
 def wait_for_log(worker: WorkerProcess, pattern: str, times: int, timeout: float) -> str:
@@ -71,17 +53,11 @@ def late_kafka(local_stack, tmp_path):
         cluster.wipe()
 
 
-def test_worker_waits_for_kafka_then_assigns_complaints(late_kafka, tmp_path):
-    from conftest import _base_settings
-
-    app_id = f"t-late-kafka-{uuid.uuid4().hex[:8]}"
-    settings = _base_settings().with_overrides(
+def test_worker_waits_for_kafka_then_assigns_complaints(request, late_kafka, tmp_path):
+    # not the `services` fixture: neither the shared Kafka nor Postgres is needed
+    settings = settings_for(
+        request.node.name, None, tmp_path,
         kafka_bootstrap_servers=late_kafka.bootstrap_servers,
-        app_id=app_id,
-        topic_prefix=f"{app_id}.",
-        topic_partitions=2,
-        worker_data_dir=tmp_path / "worker",
-        stack_dir=tmp_path / "stack",
         clock="event",
         verification_sample_rate=0.0,
         kafka_wait_seconds=0.0,  # for ever: the test, not the worker, decides when

@@ -7,8 +7,8 @@ import os
 import signal
 
 import pytest
-
 from kit.failpoints import Failpoints, parse
+
 from streams.settings import SettingsError
 
 
