@@ -1,18 +1,21 @@
 """The measurements of `sankalp bench`, each against the real broker, workers and Postgres.
 
 Every function returns a dict of figures; `bench.run` puts them side by side, as ratios to
-the raw Kafka baseline measured in the same run.
+the raw Kafka baseline and to the bare Faust agent (bench/ceiling.py) measured in the same
+run.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 
 from core.reference import category
 from devstack.runners import SinkProcess, WorkerProcess
@@ -20,11 +23,17 @@ from schemas.events import ComplaintSubmitted, Event
 from simulator.traffic import Traffic, TrafficProfile
 from sinks.migrate import migrate
 from sinks.postgres import connect
-from streams.admin import delete_topics_with_prefix, ensure_topics
+from streams.admin import admin_client, delete_topics_with_prefix, ensure_topics
 from streams.producer import EventPublisher, make_producer
 from streams.security import confluent_config
 from streams.settings import Settings
-from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, TopicSpec
+from streams.topics import (
+    ALL_TOPICS,
+    COMPLAINT_COMMANDS,
+    COMPLAINTS_SUBMITTED,
+    INTAKE_BY_CITIZEN,
+    TopicSpec,
+)
 
 
 def say(message: str) -> None:
@@ -51,10 +60,29 @@ def submissions(n: int, seed: int = 1100, start: datetime | None = None
     return out
 
 
-class Rig:
-    """A private app id, topic prefix and schema; a worker and a sink as child processes."""
+def pid_of(process: WorkerProcess) -> int:
+    if process._proc is None:
+        raise RuntimeError(f"{process.log_file.name}: the process was not started")
+    return process._proc.pid
 
-    def __init__(self, base: Settings, work: Path, **overrides: object) -> None:
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, user + system over all its threads (/proc/<pid>/stat;
+    the fields after the command name, which is in parentheses and may hold spaces)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state): utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Rig:
+    """A private app id, topic prefix and schema; workers and a sink as child processes.
+
+    `workers` worker processes join one consumer group, each with its own table store;
+    `postgres=False` makes no schema (a rig for the bare Faust agent)."""
+
+    def __init__(self, base: Settings, work: Path, *, workers: int = 1,
+                 postgres: bool = True, topics: Iterable[TopicSpec] = ALL_TOPICS,
+                 **overrides: object) -> None:
         name = f"bench{uuid.uuid4().hex[:6]}"
         separator = "&" if "?" in base.database_url else "?"
         self.schema = name
@@ -64,24 +92,41 @@ class Rig:
             database_url=f"{base.database_url}{separator}options=-csearch_path%3D{name}",
             metrics_port=0, sink_metrics_port=0, **overrides)
         self.work = work
-        ensure_topics(self.settings, ALL_TOPICS)
-        conn = connect(base.database_url, base.database_password)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE SCHEMA "{name}"')
-        conn.close()
-        conn = connect(self.settings.database_url, self.settings.database_password)
-        migrate(conn)
-        self.conn = conn
-        self.worker = WorkerProcess(self.settings, work / f"{name}-worker.log")
+        self.postgres = postgres
+        self.conn = None
+        ensure_topics(self.settings, list(topics))
+        if postgres:
+            conn = connect(base.database_url, base.database_password)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE SCHEMA "{name}"')
+            conn.close()
+            self.conn = connect(self.settings.database_url, self.settings.database_password)
+            migrate(self.conn)
+        # each worker its own table store (RocksDB locks its directory), one group
+        self.workers: list[WorkerProcess] = [
+            WorkerProcess(self.settings.with_overrides(
+                worker_data_dir=work / (name if i == 0 else f"{name}-w{i + 1}")),
+                work / (f"{name}-worker.log" if i == 0 else f"{name}-worker{i + 1}.log"))
+            for i in range(workers)]
         self.sink = SinkProcess(self.settings, work / f"{name}-sink.log")
         self.publisher = EventPublisher(self.settings)
 
+    @property
+    def worker(self) -> WorkerProcess:
+        return self.workers[0]
+
+    @worker.setter
+    def worker(self, process: WorkerProcess) -> None:
+        self.workers[0] = process
+
     def start(self, sink: bool = True) -> None:
-        self.worker.start()
+        for worker in self.workers:
+            worker.start()
         if sink:
             self.sink.start()
-        self.worker.wait_ready(180)
+        for worker in self.workers:
+            worker.wait_ready(180)
         if sink:
             self.sink.wait_ready(120)
 
@@ -112,26 +157,33 @@ class Rig:
     def wait_rows(self, n: int, timeout: float, sql: str | None = None) -> float:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            self.worker.check_healthy()
+            for worker in self.workers:
+                worker.check_healthy()
             if self.rows(*([sql] if sql else [])) >= n:
                 return time.monotonic() - started
             time.sleep(0.1)
         raise TimeoutError(f"only {self.rows()} of {n} rows after {timeout:.0f}s")
 
     def rss_kib(self) -> int:
-        pid = self.worker._proc.pid
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid_of(self.worker)}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         return 0
 
+    def cpu_seconds(self) -> list[float]:
+        """Each worker process's own CPU time so far (user + system, all its threads)."""
+        return [cpu_seconds(pid_of(worker)) for worker in self.workers]
+
     def close(self) -> None:
-        self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         self.sink.stop()
-        self.conn.close()
         delete_topics_with_prefix(self.settings.kafka_bootstrap_servers,
                                   self.settings.topic_prefix, self.settings.app_id,
                                   settings=self.settings)
+        if not self.postgres:
+            return
+        self.conn.close()
         conn = connect(self.base_url, self.settings.database_password)
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -173,23 +225,164 @@ def raw_kafka(base: Settings, n: int) -> dict:
             "round_trip_per_s": n / (produced + consumed)}
 
 
-def pipeline_throughput(base: Settings, work: Path, n: int) -> dict:
-    """Submissions through intake and lifecycle into complaint_current, sustained."""
-    rig = Rig(base, work, clock="event")
+PIPELINE_INPUTS = (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN, COMPLAINT_COMMANDS)
+
+
+def pipeline_throughput(base: Settings, work: Path, n: int, workers: int = 1) -> dict:
+    """Submissions through intake and lifecycle into complaint_current, sustained; the CPU
+    time the worker processes spent on it; with several workers (one group), how evenly
+    the input partitions and the work spread across them."""
+    rig = Rig(base, work, clock="event", workers=workers)
     try:
         rig.start()
+        before = None
+        if workers > 1:
+            before = wait_group_stable(rig.settings, rig.settings.app_id, workers,
+                                       PIPELINE_INPUTS)
         events = submissions(n)
+        cpu_before = rig.cpu_seconds()
         started = time.monotonic()
         rig.send(events)
         rig.wait_rows(n, timeout=max(300, n / 20))
         elapsed = time.monotonic() - started
+        cpu = [after - b for after, b in zip(rig.cpu_seconds(), cpu_before, strict=True)]
         rows = rig.rows("SELECT count(*) FROM complaint_event") + n
-        return {"complaints": n, "seconds": elapsed, "complaints_per_s": n / elapsed,
-                # each complaint is three agent steps: validate, register, lifecycle
-                "agent_events_per_s": 3 * n / elapsed, "sink_rows": rows,
-                "sink_rows_per_s": rows / elapsed}
+        # each complaint is three agent steps: validate, register, lifecycle
+        agent_events = 3 * n
+        figures = {"workers": workers, "complaints": n, "seconds": elapsed,
+                   "complaints_per_s": n / elapsed,
+                   "agent_events_per_s": agent_events / elapsed, "sink_rows": rows,
+                   "sink_rows_per_s": rows / elapsed, "worker_cpu_s": sum(cpu),
+                   "worker_cpu_s_per_1000_events": sum(cpu) / (agent_events / 1000)}
+        if workers > 1:
+            figures["worker_cpu_s_each"] = cpu
+            figures["spread"] = spread(rig.settings, before, PIPELINE_INPUTS, cpu)
+        return figures
     finally:
         rig.close()
+
+
+def group_assignment(admin: Any, group: str) -> tuple[str, dict[str, list]]:
+    """The group's state and each member's assigned partitions, as the broker holds them
+    (Faust's assignor writes the standard assignment layout). `admin` must outlive the
+    answer (an AdminClient's futures fail once it is gone)."""
+    description = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    members = {m.member_id: sorted((tp.topic, tp.partition)
+                                   for tp in (m.assignment.topic_partitions
+                                              if m.assignment else []))
+               for m in description.members}
+    return str(getattr(description.state, "name", description.state)), members
+
+
+def _input_partitions(settings: Settings, inputs: Iterable[TopicSpec]) -> set:
+    return {(settings.topic(spec.name), p) for spec in inputs
+            for p in range(spec.partitions_for(settings))}
+
+
+def wait_group_stable(settings: Settings, group: str, members: int,
+                      inputs: Iterable[TopicSpec], timeout: float = 120) -> dict[str, list]:
+    """Until the group is stable with `members` members holding every input partition
+    between them and each some of them; the assignment then."""
+    expected = _input_partitions(settings, inputs)
+    deadline = time.monotonic() + timeout
+    state, assignment = "-", {}
+    admin = admin_client(settings)
+    while time.monotonic() < deadline:
+        state, assignment = group_assignment(admin, group)
+        held = [set(parts) & expected for parts in assignment.values()]
+        if (state.upper() == "STABLE" and len(held) == members and all(held)
+                and set().union(*held) == expected):
+            return assignment
+        time.sleep(0.5)
+    raise TimeoutError(f"group {group} not stable with {members} members holding the "
+                       f"inputs after {timeout:.0f}s: state {state}, "
+                       f"{ {m: len(p) for m, p in assignment.items()} }")
+
+
+def spread(settings: Settings, before: dict[str, list], inputs: Iterable[TopicSpec],
+           cpu: list[float]) -> dict:
+    """How evenly the work spread over the group's members: input partitions each held,
+    the input messages on them (what each handled, if the assignment held still), and
+    each worker process's CPU seconds."""
+    inputs = list(inputs)
+    expected = _input_partitions(settings, inputs)
+    admin = admin_client(settings)
+    _, after = group_assignment(admin, settings.app_id)
+    consumer = Consumer(confluent_config(settings) | {"group.id": f"{settings.app_id}-spread"})
+    try:
+        messages = {}
+        for topic, partition in sorted(expected):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                       timeout=10)
+            messages[(topic, partition)] = high - low
+    finally:
+        consumer.close()
+    held = [sorted(set(map(tuple, parts)) & expected) for parts in after.values()]
+    handled = [sum(messages[tp] for tp in parts) for parts in held]
+    return {"assignment_unchanged": before == after,
+            "input_partitions_each": [len(parts) for parts in held],
+            "input_messages_each": handled,
+            "input_messages_max_share": max(handled) / max(1, sum(handled)) if handled else None,
+            "cpu_max_share": max(cpu) / sum(cpu) if cpu and sum(cpu) else None}
+
+
+def bare_faust(base: Settings, work: Path, n: int, with_table: bool = True) -> dict:
+    """Faust's ceiling (bench/ceiling.py): a bare agent with our worker's app settings,
+    one table write (or none) and one send per event, measured as the pipeline is: from
+    the first send until all n outputs are seen and the input offsets are committed."""
+    from bench.ceiling import BARE_IN, BARE_OUT, BareProcess, bare_app_id
+
+    rig = Rig(base, work, postgres=False, topics=[BARE_IN, BARE_OUT], workers=0)
+    consumer = None
+    try:
+        rig.workers = [BareProcess(rig.settings, work / f"{rig.schema}-bare.log", with_table)]
+        rig.start(sink=False)
+        consumer = Consumer(confluent_config(rig.settings)
+                            | {"group.id": f"{rig.schema}-out", "auto.offset.reset": "earliest"})
+        consumer.subscribe([rig.settings.topic(BARE_OUT.name)])
+        while not consumer.assignment():
+            consumer.poll(0.1)
+        events = submissions(n)
+        cpu_before = rig.cpu_seconds()[0]
+        started = time.monotonic()
+        for event in events:
+            rig.publisher.send(BARE_IN.name, event.complaint_id, event)
+        rig.publisher.flush(120)
+        seen = 0
+        deadline = started + max(300, n / 20)
+        while seen < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bare agent: {seen} of {n} outputs seen")
+            rig.worker.check_healthy()
+            seen += sum(1 for m in consumer.consume(10000, 0.1) if not m.error())
+        wait_committed(rig.settings, bare_app_id(rig.settings), BARE_IN, n, deadline)
+        elapsed = time.monotonic() - started
+        cpu = rig.cpu_seconds()[0] - cpu_before
+        return {"events": n, "with_table": with_table, "seconds": elapsed,
+                "events_per_s": n / elapsed, "worker_cpu_s": cpu,
+                "worker_cpu_s_per_1000_events": cpu / (n / 1000)}
+    finally:
+        if consumer is not None:
+            consumer.close()
+        rig.close()
+
+
+def wait_committed(settings: Settings, group: str, spec: TopicSpec, n: int,
+                   deadline: float) -> None:
+    """Until `group` has committed offsets past `n` messages on `spec`'s partitions."""
+    topic = settings.topic(spec.name)
+    partitions = [TopicPartition(topic, p) for p in range(spec.partitions_for(settings))]
+    reader = Consumer(confluent_config(settings) | {"group.id": group})
+    try:
+        while True:
+            done = sum(max(0, tp.offset) for tp in reader.committed(partitions, timeout=10))
+            if done >= n:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{group}: offsets committed for {done} of {n} messages")
+            time.sleep(0.02)
+    finally:
+        reader.close()
 
 
 def latency(base: Settings, work: Path, rate: float, seconds: float) -> dict:

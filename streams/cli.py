@@ -190,6 +190,9 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
             stack.down()
     print((Path(results["files"][1])).read_text())
     print("wrote " + ", ".join(results["files"]))
+    if results.get("failed_stages"):
+        print("failed stages: " + ", ".join(results["failed_stages"]), file=sys.stderr)
+        return 1
     return 0
 
 

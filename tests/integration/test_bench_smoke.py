@@ -13,8 +13,12 @@ def test_bench_smoke_writes_json_markdown_and_plot(test_settings, tmp_path):
     results = run(test_settings, "smoke", tmp_path / "out", tmp_path / "work")
     json_file, md_file, png_file = (Path(f) for f in results["files"])
     data = json.loads(json_file.read_text())
-    for section in ("raw", "throughput", "latency@50", "escalations", "backtest", "sink"):
+    assert data["failed_stages"] == [], data["failed_stages"]
+    for section in ("raw", "bare_faust", "bare_faust_no_table", "throughput", "two_workers",
+                    "latency@50", "escalations", "backtest", "sink"):
         assert section in data, section
+        assert "error" not in data[section], (section, data[section])
+    assert data["ratios_to_bare_faust"]["pipeline_agent_events"] > 0
     assert data["throughput"]["complaints"] == 300
     assert data["escalations"]["escalated"] == 200  # every open complaint escalated once
     assert data["sink"]["rows"] >= 600  # a state row and an assignment per complaint
