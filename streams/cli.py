@@ -15,6 +15,8 @@
     sankalp smoke                                  route one sample complaint end to end
     sankalp demo [--days N --speed H]              the stack, a worker, the sink and simulated
                                                    statewide traffic, with a live view
+    sankalp backtest [--days N --rate R --seed S]  simulated traffic through the core in one
+                                                   process, no broker; --compare A.json B.json
 """
 
 from __future__ import annotations
@@ -196,6 +198,55 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+    from datetime import timedelta
+
+    from bench.backtest import (
+        PolicyFileError,
+        Source,
+        comparison_lines,
+        load_policy,
+        plot_comparison,
+        run_compare,
+        run_sharded,
+    )
+
+    source = Source(days=args.days, rate=args.rate, seed=args.seed, path=args.input)
+    every = timedelta(days=args.progress_days)
+    fold = not args.exact
+    if not args.compare:
+        print(f"[backtest] {source.describe()}, in {args.jobs} process(es)"
+              f"{'' if fold else ', every reminder through the core'}", flush=True)
+        summary = run_sharded(settings, source, args.jobs, fold=fold, progress="[backtest] ",
+                              progress_every=every)
+        print("\n".join(summary.lines()))
+        return 0
+    try:
+        first, second = (load_policy(path, settings) for path in args.compare)
+    except PolicyFileError as exc:
+        print(f"sankalp: {exc}", file=sys.stderr)
+        return 2
+    if first.name == second.name:
+        first = dataclasses.replace(first, name=f"{first.name}-A")
+        second = dataclasses.replace(second, name=f"{second.name}-B")
+    for spec in (first, second):
+        changes = ", ".join(f"{k}={v}" for k, v in spec.changes.items()) or "the settings as set"
+        print(f"[backtest] {spec.name}: {changes}", flush=True)
+    print(f"[backtest] {source.describe()}, under both", flush=True)
+    a, b = run_compare(first, second, source, jobs=args.jobs, fold=fold,
+                       progress="[backtest] ", progress_every=every)
+    for spec, summary in ((first, a), (second, b)):
+        print(f"\n== {spec.name}")
+        print("\n".join(summary.lines()))
+    print()
+    print("\n".join(comparison_lines(a, b, first.name, second.name)))
+    path = plot_comparison(a, b, first.name, second.name, args.out,
+                           title=f"{first.name} vs {second.name}: {source.describe()}")
+    print(f"\nwrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sankalp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -262,6 +313,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-stack", action="store_true",
                       help="leave Kafka and Postgres running afterwards")
     demo.set_defaults(func=cmd_demo)
+
+    backtest = sub.add_parser(
+        "backtest", help="simulated (or recorded) traffic through the core in one process, "
+                         "no broker; what-if comparison of two policies")
+    backtest.add_argument("--days", type=float, default=365.0,
+                          help="simulated days (default 365)")
+    backtest.add_argument("--rate", type=float, default=420.0,
+                          help="complaints per simulated day (default 420, Himachal's volume)")
+    backtest.add_argument("--seed", type=int, default=1100)
+    backtest.add_argument("--input", metavar="FILE",
+                          help="a JSON-lines file of submissions and commands in time order, "
+                               "instead of the simulator")
+    backtest.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
+                          help="run the same stream under two policy files and compare them")
+    backtest.add_argument("--out", default="bench/results/backtest-compare.png",
+                          help="where --compare writes its plot")
+    backtest.add_argument("--jobs", type=int, default=1,
+                          help="processes: shards of callers (or, with --compare, one per "
+                               "policy); only worth it on idle cores")
+    backtest.add_argument("--exact", action="store_true",
+                          help="run every state-level reminder through the core instead of "
+                               "counting the repeats (same figures, far slower)")
+    backtest.add_argument("--progress-days", type=float, default=30.0,
+                          help="a progress line every this many simulated days")
+    backtest.set_defaults(func=cmd_backtest)
     return parser
 
 
