@@ -7,17 +7,16 @@ special close) and none is forgotten in one of them.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
-from core.state import ComplaintState, Context, derived_id
+from core.state import ComplaintState, Context, derived_id, evolve
 from schemas.events import AssignmentCause, ComplaintAssigned
 
 
 def fresh_assignment(state: ComplaintState, *, level: int, officer_id: str, now: datetime,
                      ctx: Context, **changes: object) -> ComplaintState:
     """The complaint with `officer_id` at `level` from `now`, its full time limit ahead."""
-    return replace(
+    return evolve(
         state,
         status="assigned",
         level=level,

@@ -9,7 +9,6 @@ CommandRejected events.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import datetime
 
 from core.assignment import assigned_event, fresh_assignment
@@ -32,6 +31,7 @@ from core.state import (
     Decision,
     bump,
     derived_id,
+    evolve,
 )
 from schemas.events import (
     CallbackRequested,
@@ -108,7 +108,7 @@ def officer_acted(state: ComplaintState, command: OfficerActed, ctx: Context) ->
     if state.status == "special_close_proposed":
         return Decision(state, (reject(command, "a special close is awaiting approval"),))
     if action == "resolution_proposed":
-        proposed = bump(replace(state, status="resolution_proposed", callback_attempts=1), now)
+        proposed = bump(evolve(state, status="resolution_proposed", callback_attempts=1), now)
         return Decision(proposed, (
             _recorded(state, command),
             _callback(proposed, 1, now, now, command.event_id, ctx),
@@ -126,7 +126,7 @@ def _special_close_decided(state: ComplaintState, command: OfficerActed, ctx: Co
         return Decision(state, (reject(
             command, "only the officer one level up may decide a special close"),))
     if command.action == "special_close_rejected":
-        back = bump(replace(state, status="assigned", special_close_reason=None,
+        back = bump(evolve(state, status="assigned", special_close_reason=None,
                             special_close_approver=None), command.occurred_at)
         return Decision(back, (_recorded(state, command),))
     return _close(state, command, ctx, status="special_closed", reason="special_close",
@@ -143,7 +143,7 @@ def _special_close_proposed(state: ComplaintState, command: OfficerActed, ctx: C
             command, "a special close needs approval one level up; level 4 has none"),))
     approver = officer_at(ctx.directory, state.department, above,
                           locate(state.district, state.block))
-    proposed = bump(replace(state, status="special_close_proposed",
+    proposed = bump(evolve(state, status="special_close_proposed",
                             special_close_reason=command.reason,
                             special_close_approver=approver), command.occurred_at)
     return Decision(proposed, (SpecialCloseRequested(
@@ -169,7 +169,7 @@ def _transfer(state: ComplaintState, command: OfficerActed, ctx: Context) -> Dec
         if state.level >= DISTRICT_LEVEL:
             return Decision(state, (reject(
                 command, "transfer cap reached; the district level must resolve it"),))
-        capped = replace(state, transfers=transfers)
+        capped = evolve(state, transfers=transfers)
         return escalate(capped, "transfer_cap", now, ctx, command.event_id)
     try:
         department = check_department(command.target_department or state.department)
@@ -240,14 +240,14 @@ def _unreachable(state: ComplaintState, command: CitizenFeedback, ctx: Context) 
         return Decision(state)
     if state.callback_attempts < ctx.policy.callback_max_attempts:
         attempt = state.callback_attempts + 1
-        again = bump(replace(state, callback_attempts=attempt), now)
+        again = bump(evolve(state, callback_attempts=attempt), now)
         retry_at = now + ctx.policy.callback_retry_after
         return Decision(again, (_callback(again, attempt, now, retry_at, command.event_id, ctx),))
     if ctx.policy.unreachable_rule == "return_to_officer":
         back = bump(fresh_assignment(state, level=state.level, officer_id=state.officer_id,
                                      now=now, ctx=ctx), now)
         return Decision(back, (assigned_event(back, "returned", command.event_id),))
-    return Decision(bump(replace(state, status="awaiting_citizen"), now))
+    return Decision(bump(evolve(state, status="awaiting_citizen"), now))
 
 
 # --- closing, verifying, reopening --------------------------------------------------------
@@ -258,7 +258,7 @@ def _close(state: ComplaintState, command: Event, ctx: Context, *, status: str, 
     """Closed by the citizen's satisfaction, or as an approved special close (on record,
     never silently); either may be sampled for a CM / minister check."""
     now = command.occurred_at
-    closed = bump(replace(
+    closed = bump(evolve(
         state, status=status, closed_at=now, close_reason=reason,  # type: ignore[arg-type]
         satisfied_event_id=command.event_id if reason == "citizen_satisfied" else None,
     ), now)
@@ -302,7 +302,7 @@ def verification(state: ComplaintState, command: VerificationResult, ctx: Contex
 
 def _reopen(state: ComplaintState, cause: str, command: Event, ctx: Context) -> Decision:
     """Opened again and escalated one level up (at the state level: returned)."""
-    reopened = replace(state, status="assigned", reopenings=state.reopenings + 1,
+    reopened = evolve(state, status="assigned", reopenings=state.reopenings + 1,
                        closed_at=None, close_reason=None, satisfied_event_id=None)
     event = ComplaintReopened(
         event_id=derived_id(command.event_id, "reopened"),

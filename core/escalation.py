@@ -19,14 +19,14 @@ move a complaint up without saying anything about the officer's timeliness.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from core.assignment import assigned_event, fresh_assignment
 from core.reference import DISTRICT_LEVEL
 from core.routing import STATE_LEVEL, Directory, locate, next_level, officer_at
-from core.state import ComplaintState, Context, Decision, bump, derived_id
+from core.state import ComplaintState, Context, Decision, bump, derived_id, evolve
 from schemas.events import (
     ComplaintEscalated,
     EscalationCause,
@@ -117,7 +117,7 @@ def remind(state: ComplaintState, moment: datetime, ctx: Context) -> Decision:
     """Overdue at the state level: mark it and keep reminding, for ever (core/timers.py
     fires the later reminders), each reminder re-recording the same lapse."""
     reminder = state.reminders + 1
-    state = bump(replace(state, overdue_at_state=True, reminders=reminder,
+    state = bump(evolve(state, overdue_at_state=True, reminders=reminder,
                          next_reminder_at=moment + ctx.policy.state_reminder_every), moment)
     overdue = OverdueAtState(
         event_id=derived_id(state.complaint_id, "overdue", state.assigned_at.isoformat(),

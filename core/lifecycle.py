@@ -17,8 +17,6 @@ This module only orders them: catch up the timers, apply the command, remember i
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from core.commands import feedback, officer_acted, register, reject, verification
 from core.state import (
     CLOSED,
@@ -27,6 +25,7 @@ from core.state import (
     Context,
     Decision,
     derived_id,
+    evolve,
     snapshot,
 )
 from core.timers import fire_due, next_wakeup
@@ -110,7 +109,7 @@ def _refuse(decision: Decision, command: Event) -> Decision:
     reasons = tuple((e.rejected_event_id, e.reason) for e in decision.events
                     if isinstance(e, CommandRejected))
     kept = (*state.refused, *reasons)[-REFUSALS_REMEMBERED:]
-    return Decision(replace(state, refused=kept), decision.events)
+    return Decision(evolve(state, refused=kept), decision.events)
 
 
 def _applied(decision: Decision, command: Event) -> Decision:
@@ -118,7 +117,7 @@ def _applied(decision: Decision, command: Event) -> Decision:
     if state is None:
         return decision
     return Decision(
-        replace(state, applied=(*state.applied, command.event_id), version=state.version + 1,
+        evolve(state, applied=(*state.applied, command.event_id), version=state.version + 1,
                 updated_at=command.occurred_at),
         decision.events,
     )

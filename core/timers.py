@@ -8,12 +8,19 @@ own moment.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.escalation import escalate, lapse_id, remind
 from core.policy import LifecyclePolicy
-from core.state import OPEN_WITH_DEADLINE, ComplaintState, Context, Decision, bump, derived_id
+from core.state import (
+    OPEN_WITH_DEADLINE,
+    ComplaintState,
+    Context,
+    Decision,
+    bump,
+    derived_id,
+    evolve,
+)
 from schemas.events import Event, SlaWarning
 
 # A far-future clock would otherwise fire reminders without end in one call; the rest fire
@@ -78,7 +85,7 @@ def _warn(state: ComplaintState, moment: datetime, ctx: Context) -> Decision:
     """Every warning due by `moment` not yet sent (one wake-up may cover two fractions)."""
     due = [f for f in sorted(ctx.policy.warning_fractions)
            if f not in state.warnings_sent and warning_time(state, f) <= moment]
-    warned = bump(replace(state, warnings_sent=(*state.warnings_sent, *due)), moment)
+    warned = bump(evolve(state, warnings_sent=(*state.warnings_sent, *due)), moment)
     return Decision(warned, tuple(
         SlaWarning(
             event_id=derived_id(state.complaint_id, "warning", state.level,

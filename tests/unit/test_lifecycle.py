@@ -3,6 +3,7 @@ property tests of its invariants."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -680,3 +681,33 @@ def test_every_lapse_is_recorded_once_for_the_officer_who_held_it(steps):
         assert len(records) == 1 or all(e.kind == "overdue_at_state" for e in records)
         overdue = [e.overdue_seconds for e in records]
         assert overdue == sorted(overdue) and len(set(overdue)) == len(overdue)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(st.text(max_size=30), st.integers(), st.floats(allow_nan=False)),
+                min_size=1, max_size=5))
+def test_derived_ids_are_uuid5_of_their_parts(parts):
+    """The fast derivation is exactly uuid5 in the project's namespace (ids already
+    published must not change)."""
+    import uuid
+
+    from core.state import _ID_NAMESPACE, derived_id
+
+    assert derived_id(*parts) == str(uuid.uuid5(_ID_NAMESPACE, "/".join(map(str, parts))))
+
+
+def test_evolve_is_replace_for_the_complaint():
+    from core.state import evolve
+
+    run = Run()
+    run.register()
+    state = run.state
+    changed = evolve(state, status="resolution_proposed", callback_attempts=1)
+    assert changed == replace(state, status="resolution_proposed", callback_attempts=1)
+    assert state.status == "assigned"  # the original is untouched
+    assert hash(changed) == hash(replace(state, status="resolution_proposed",
+                                         callback_attempts=1))
+    with pytest.raises(TypeError, match="no field"):
+        evolve(state, statuss="closed")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        changed.status = "closed"  # type: ignore[misc]
