@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.intake import CallerHistory, citizen_ref, decide_submission
-from core.lifecycle import derived_id
-from core.routing import RoutingError, locate, sla_days_for
+from core.intake import (
+    CallerHistory,
+    check_routable,
+    citizen_ref,
+    decide_submission,
+    duplicate_link,
+    limit_reason,
+    registration,
+)
+from core.routing import RoutingError
 from schemas.contacts import CitizenContact
-from schemas.events import ComplaintRegistered, ComplaintSubmitted, DuplicateLinked, decode
+from schemas.events import ComplaintSubmitted, decode
 from schemas.records import InvalidEvent
 from streams.topics import COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
 
@@ -32,8 +39,7 @@ def validate(w: Worker, raw: bytes, key: bytes | None) -> ComplaintSubmitted:
     if key is None or key.decode(errors="replace") != submitted.complaint_id:
         raise InvalidEvent("the message key must be the complaint_id")
     try:
-        sla_days_for(submitted.category)
-        locate(submitted.district, submitted.block)
+        check_routable(submitted)
     except RoutingError as exc:
         raise InvalidEvent(str(exc)) from None
     return submitted
@@ -66,34 +72,16 @@ async def handle_caller_submission(w: Worker, event: Any) -> None:
     key = submitted.complaint_id.encode()
     outcome = decision.submission.outcome
     if outcome == "registered":
-        registered = ComplaintRegistered(
-            event_id=derived_id(submitted.event_id, "registered"),
-            complaint_id=submitted.complaint_id,
-            occurred_at=submitted.occurred_at,
-            channel=submitted.channel,
-            category=submitted.category,
-            district=submitted.district,
-            block=submitted.block,
-            text=submitted.text,
-            citizen_ref=ref,
-        )
         contact = CitizenContact(complaint_id=submitted.complaint_id, citizen_ref=ref,
                                  citizen_phone=submitted.citizen_phone,
                                  citizen_name=submitted.citizen_name)
         await w.send(w.topics.contacts, key, contact.to_json())
-        await w.send(w.topics.commands, key, registered.to_json())
+        await w.send(w.topics.commands, key, registration(submitted, ref).to_json())
     elif outcome == "duplicate":
-        linked = DuplicateLinked(
-            event_id=derived_id(submitted.event_id, "duplicate"),
-            complaint_id=submitted.complaint_id,
-            occurred_at=submitted.occurred_at,
-            duplicate_of=decision.submission.linked_to or "",
-            channel=submitted.channel,
-        )
+        linked = duplicate_link(submitted, decision.submission.linked_to or "")
         await w.send(w.topics.events, key, linked.to_json())
     else:
-        await w.dead_letter(event.message, f"caller limit: more than "
-                                           f"{w.intake_rules.daily_limit} complaints today")
+        await w.dead_letter(event.message, limit_reason(w.intake_rules))
     w.observe_latency("intake", event.message)
 
 

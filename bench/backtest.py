@@ -43,11 +43,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.calendar import WorkingCalendar
-from core.intake import CallerHistory, IntakeRules, citizen_ref, decide_submission
+from core.intake import (
+    CallerHistory,
+    IntakeRules,
+    check_routable,
+    citizen_ref,
+    decide_submission,
+    duplicate_link,
+    limit_reason,
+    registration,
+)
 from core.lifecycle import CLOSED, ComplaintState, Context, decide, derived_id, next_wakeup
 from core.policy import LifecyclePolicy
 from core.reference import OfficerDirectory, build_officer_directory
-from core.routing import Directory, RoutingError, locate, sla_days_for
+from core.routing import Directory, RoutingError
 from core.time_index import TimeIndex
 from core.timers import MAX_STEPS_PER_TICK
 from schemas.events import (
@@ -55,14 +64,12 @@ from schemas.events import (
     ClockTick,
     CommandRejected,
     ComplaintEscalated,
-    ComplaintRegistered,
     ComplaintSubmitted,
-    DuplicateLinked,
     Event,
     LapseRecorded,
     decode,
 )
-from schemas.records import InvalidEvent
+from schemas.records import InvalidEvent, payload_too_large
 from streams.topics import COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN
 
 if TYPE_CHECKING:
@@ -243,12 +250,9 @@ class Backtest:
         """One input in its wire form (a recorded topic): what cannot be decoded, or does
         not belong on `topic`, becomes a dead letter as in the worker (with shards, in the
         first)."""
-        reason = None
-        if max_payload_bytes is not None and len(raw) > max_payload_bytes:
-            reason = (f"payload of {len(raw):,} bytes is over the {max_payload_bytes:,}-byte "
-                      "limit (SANKALP_MAX_PAYLOAD_BYTES); the dead letter keeps its first "
-                      f"{max_payload_bytes:,} bytes")
-        else:
+        reason = (payload_too_large(len(raw), max_payload_bytes)
+                  if max_payload_bytes is not None else None)
+        if reason is None:
             allowed = (ComplaintSubmitted,) if topic == COMPLAINTS_SUBMITTED.name else COMMANDS
             try:
                 event = decode(raw, allowed=allowed)
@@ -269,8 +273,7 @@ class Backtest:
     def _submission(self, submitted: ComplaintSubmitted) -> None:
         cid = submitted.complaint_id
         try:
-            sla_days_for(submitted.category)
-            locate(submitted.district, submitted.block)
+            check_routable(submitted)
         except RoutingError as exc:
             if self.shard is not None and not self._take(cid, None):
                 return
@@ -292,29 +295,12 @@ class Backtest:
         outcome = decision.submission.outcome
         self.intake[outcome] += 1
         if outcome == "registered":
-            self._command(ComplaintRegistered(
-                event_id=derived_id(submitted.event_id, "registered"),
-                complaint_id=submitted.complaint_id,
-                occurred_at=submitted.occurred_at,
-                channel=submitted.channel,
-                category=submitted.category,
-                district=submitted.district,
-                block=submitted.block,
-                text=submitted.text,
-                citizen_ref=ref,
-            ), COMPLAINT_COMMANDS.name)
+            self._command(registration(submitted, ref), COMPLAINT_COMMANDS.name)
         elif outcome == "duplicate":
-            self._emit((DuplicateLinked(
-                event_id=derived_id(submitted.event_id, "duplicate"),
-                complaint_id=submitted.complaint_id,
-                occurred_at=submitted.occurred_at,
-                duplicate_of=decision.submission.linked_to or "",
-                channel=submitted.channel,
-            ),))
+            self._emit((duplicate_link(submitted, decision.submission.linked_to or ""),))
         else:
             self._dead(INTAKE_BY_CITIZEN.name, submitted.complaint_id, submitted.event_id,
-                       f"caller limit: more than {self.intake_rules.daily_limit} "
-                       "complaints today")
+                       limit_reason(self.intake_rules))
         self._forget_callers(submitted.occurred_at)
 
     def _take(self, complaint_id: str, ref: str | None) -> bool:

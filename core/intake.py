@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from core.calendar import IST
-from schemas.events import ComplaintSubmitted
+from core.routing import locate, sla_days_for
+from core.state import derived_id
+from schemas.events import ComplaintRegistered, ComplaintSubmitted, DuplicateLinked
 
 Outcome = Literal["registered", "duplicate", "limited"]
 
@@ -105,3 +107,43 @@ def decide_submission(history: CallerHistory, submitted: ComplaintSubmitted,
     else:
         decided = base
     return IntakeDecision(CallerHistory((*recent, decided)), decided, repeated=False)
+
+
+# --- what the outcomes publish (the workers and the in-process backtest both use these,
+# so a replay decides and names things exactly as the pipeline does) -----------------------
+
+
+def check_routable(submitted: ComplaintSubmitted) -> None:
+    """Raise RoutingError if the category or the place is unknown."""
+    sla_days_for(submitted.category)
+    locate(submitted.district, submitted.block)
+
+
+def registration(submitted: ComplaintSubmitted, ref: str) -> ComplaintRegistered:
+    """The lifecycle's command for a registered submission: no personal data, the caller
+    by pseudonym."""
+    return ComplaintRegistered(
+        event_id=derived_id(submitted.event_id, "registered"),
+        complaint_id=submitted.complaint_id,
+        occurred_at=submitted.occurred_at,
+        channel=submitted.channel,
+        category=submitted.category,
+        district=submitted.district,
+        block=submitted.block,
+        text=submitted.text,
+        citizen_ref=ref,
+    )
+
+
+def duplicate_link(submitted: ComplaintSubmitted, linked_to: str) -> DuplicateLinked:
+    return DuplicateLinked(
+        event_id=derived_id(submitted.event_id, "duplicate"),
+        complaint_id=submitted.complaint_id,
+        occurred_at=submitted.occurred_at,
+        duplicate_of=linked_to,
+        channel=submitted.channel,
+    )
+
+
+def limit_reason(rules: IntakeRules) -> str:
+    return f"caller limit: more than {rules.daily_limit} complaints today"
