@@ -25,6 +25,7 @@ from core.intake import IntakeRules
 from core.lifecycle import Context, derived_id
 from core.time_index import TimeIndex
 from schemas.deadletter import DeadLetter
+from schemas.records import payload_too_large
 from sinks.metrics import Metrics
 from streams.clock import clock_for
 from streams.directory import LiveDirectory
@@ -209,13 +210,7 @@ class Worker:
     def oversized(self, message: Any) -> str | None:
         """Ingress topics take up to a few MB so that an oversized payload reaches us and
         gets a dead letter with the reason, instead of a producer error nobody reads."""
-        limit = self.settings.max_payload_bytes
-        size = len(message.value or b"")
-        if size > limit:
-            return (f"payload of {size:,} bytes is over the {limit:,}-byte limit "
-                    f"(SANKALP_MAX_PAYLOAD_BYTES); the dead letter keeps its first "
-                    f"{limit:,} bytes")
-        return None
+        return payload_too_large(len(message.value or b""), self.settings.max_payload_bytes)
 
     def ahead_of_clock(self, occurred_at: datetime) -> str | None:
         """In wall time, a command dated in the future would fire its complaint's deadlines

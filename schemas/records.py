@@ -21,6 +21,14 @@ class InvalidEvent(ValueError):
     """The payload is not a valid event; the message is the reason sent to the dead letters."""
 
 
+def payload_too_large(size: int, limit: int) -> str | None:
+    """The dead letter's reason for a payload over `limit` bytes (None if it is within)."""
+    if size <= limit:
+        return None
+    return (f"payload of {size:,} bytes is over the {limit:,}-byte limit "
+            f"(SANKALP_MAX_PAYLOAD_BYTES); the dead letter keeps its first {limit:,} bytes")
+
+
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     # get_type_hints re-evaluates every annotation; once per record class is enough.
