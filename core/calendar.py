@@ -33,10 +33,9 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() not in self.weekly_offs and day not in self.holidays
 
-    def add_working_days(self, start: datetime, days: int) -> datetime:
-        """The moment `days` working days after `start` (aware datetime in, UTC out)."""
-        if days < 0:
-            raise ValueError("days must not be negative")
+    def _counting_start(self, start: datetime) -> datetime:
+        """Where counting begins, in local time: `start` itself on a working day, else
+        midnight of the next working day."""
         if len(self.weekly_offs) >= 7:
             raise ValueError("a calendar with no working weekday cannot count working days")
         local = start.astimezone(self.tz)
@@ -45,6 +44,13 @@ class WorkingCalendar:
             while not self.is_working_day(day):
                 day += timedelta(days=1)
             local = datetime.combine(day, time(0, 0), self.tz)
+        return local
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The moment `days` working days after `start` (aware datetime in, UTC out)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        local = self._counting_start(start)
         day = local.date()
         counted = 0
         while counted < days:
@@ -58,14 +64,7 @@ class WorkingCalendar:
         """Whole working days from `start` to `end`, counted the way add_working_days counts
         them: the largest n with add_working_days(start, n) <= end (0 if end comes first).
         So a complaint that lapses at its due moment has held exactly its limit."""
-        if len(self.weekly_offs) >= 7:
-            raise ValueError("a calendar with no working weekday cannot count working days")
-        local = start.astimezone(self.tz)
-        if not self.is_working_day(local.date()):
-            day = local.date()
-            while not self.is_working_day(day):
-                day += timedelta(days=1)
-            local = datetime.combine(day, time(0, 0), self.tz)
+        local = self._counting_start(start)
         time_of_day = local.timetz().replace(tzinfo=None)
         last = end.astimezone(self.tz).date()
         day = local.date()
