@@ -66,15 +66,33 @@ class WorkingCalendar:
         So a complaint that lapses at its due moment has held exactly its limit."""
         local = self._counting_start(start)
         time_of_day = local.timetz().replace(tzinfo=None)
-        last = end.astimezone(self.tz).date()
-        day = local.date()
-        counted = 0
-        while day < last:
-            day += timedelta(days=1)
-            if (self.is_working_day(day)
-                    and datetime.combine(day, time_of_day, self.tz) <= end):
-                counted += 1
+        first, last = local.date(), end.astimezone(self.tz).date()
+        if last <= first:
+            return 0
+        # Every working day before the last counts whole (its hour is long past at `end`);
+        # the last counts once its hour has come. Counted by weeks, not day by day: a
+        # complaint overdue at the state level is re-counted at every daily reminder.
+        counted = self._working_days_after(first, last - timedelta(days=1))
+        if (self.is_working_day(last)
+                and datetime.combine(last, time_of_day, self.tz) <= end):
+            counted += 1
         return counted
+
+    def _working_days_after(self, after: date, through: date) -> int:
+        """How many working days d there are with after < d <= through."""
+        span = (through - after).days
+        if span <= 0:
+            return 0
+        weeks, rest = divmod(span, 7)
+        counted = weeks * (7 - len(self.weekly_offs))
+        day = after + timedelta(days=weeks * 7)
+        for _ in range(rest):
+            day += timedelta(days=1)
+            if day.weekday() not in self.weekly_offs:
+                counted += 1
+        return counted - sum(1 for holiday in self.holidays
+                             if after < holiday <= through
+                             and holiday.weekday() not in self.weekly_offs)
 
     def next_calling_time(self, moment: datetime) -> datetime:
         """`moment` if it falls within calling hours, else the next opening (UTC out)."""

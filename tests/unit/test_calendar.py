@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.calendar import IST, WorkingCalendar
@@ -86,3 +86,34 @@ def test_next_calling_time_is_within_hours_and_not_earlier(moment):
     assert called >= moment
     assert CAL.within_calling_hours(called)
     assert called - moment <= timedelta(hours=9)
+
+
+def _walked(calendar, start, end) -> int:
+    """The plain day-by-day count working_days_between replaced (it is the definition)."""
+    local = start.astimezone(calendar.tz)
+    if not calendar.is_working_day(local.date()):
+        day = local.date()
+        while not calendar.is_working_day(day):
+            day += timedelta(days=1)
+        local = datetime.combine(day, time(0, 0), calendar.tz)
+    time_of_day = local.timetz().replace(tzinfo=None)
+    last, day, counted = end.astimezone(calendar.tz).date(), local.date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day) and datetime.combine(day, time_of_day,
+                                                             calendar.tz) <= end:
+            counted += 1
+    return counted
+
+
+@settings(max_examples=400)
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1),
+                    timezones=st.just(UTC)),
+       st.timedeltas(min_value=timedelta(days=-3), max_value=timedelta(days=400)),
+       st.sets(st.integers(0, 6), max_size=5),
+       st.sets(st.dates(date(2025, 12, 1), date(2028, 3, 1)), max_size=30))
+def test_working_days_between_counted_by_weeks_equals_the_day_by_day_count(
+        start, span, offs, holidays):
+    calendar = WorkingCalendar.with_holidays(holidays, weekly_offs=offs)
+    assert calendar.working_days_between(start, start + span) == _walked(
+        calendar, start, start + span)
