@@ -4,17 +4,17 @@ A Faust table may only change inside its stream, so the timer does not escalate 
 itself: it sends a ClockTick command for each due complaint to complaints.commands.v1,
 and the lifecycle agent applies it in order with the complaint's other commands. A tick
 that repeats, or one re-sent after a crash, changes nothing the second time.
-In bytewax's terms: the deadlines table holds each complaint's `notify_at`, and the
-lifecycle's handling of the tick is its `on_notify`.
+In bytewax's terms: each complaint's stored value carries its `notify_at` (agents/stored.py),
+and the lifecycle's handling of the tick is its `on_notify`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import TYPE_CHECKING
 
+from agents import stored
 from core.lifecycle import derived_id
 from schemas.events import ClockTick
 
@@ -35,11 +35,13 @@ async def acknowledged(pending: list) -> None:
 
 
 def rebuild_index(w: Worker) -> int:
-    """After a rebalance: the due times of this worker's partitions, from the table."""
+    """After a rebalance: the due times of this worker's partitions, from the wake-up
+    prefix of each stored complaint (no state is decoded)."""
     w.time_index.clear()
-    for complaint_id, when in w.tables.deadlines.items():
-        if when:
-            w.time_index.schedule(complaint_id, datetime.fromisoformat(when))
+    policy = w.context.policy
+    for complaint_id, raw in w.tables.complaints.items():
+        if raw:
+            w.time_index.schedule(complaint_id, stored.wake_of(raw, policy))
     w.index_needs_rebuild = False
     return len(w.time_index)
 

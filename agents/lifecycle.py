@@ -2,15 +2,18 @@
 
 Input: complaints.commands.v1 (keyed by complaint_id). Output: complaints.events.v1 and
 complaints.state.v1, attached to the input's offset: published and acknowledged before
-that offset is committed (stream_publish_on_commit). The complaint and its next wake-up
-live in changelog-backed tables on the same partition as its commands, so they survive
-restarts and rebalances.
+that offset is committed (stream_publish_on_commit). The complaint, its outbox and its next
+wake-up live in one value of the changelog-backed `complaints` table (agents/stored.py), on
+the same partition as its commands, so they survive restarts and rebalances, and a command
+costs one table write.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agents import stored
 from core.lifecycle import ComplaintState, decide, next_wakeup, snapshot
 from schemas.events import COMMANDS, ClockTick, CommandRejected, ComplaintEscalated, decode
 from schemas.records import InvalidEvent
@@ -23,10 +26,10 @@ if TYPE_CHECKING:
 def load(w: Worker, complaint_id: str) -> tuple[ComplaintState | None, list[dict]]:
     """The complaint and its outbox: what the commands not yet known to be committed
     sent (see `remember`)."""
-    stored = w.tables.complaints.get(complaint_id)
-    if not stored:
+    raw = w.tables.complaints.get(complaint_id)
+    if not raw:
         return None, []
-    return ComplaintState.from_dict(stored["state"]), stored["outbox"]
+    return stored.decode(raw)
 
 
 def remember(outbox: list[dict], committed: int | None, message: Any, events: list[bytes],
@@ -62,15 +65,11 @@ async def send_again(w: Worker, state: ComplaintState | None, outbox: list[dict]
     return False
 
 
-def schedule(w: Worker, complaint_id: str, state: ComplaintState | None) -> None:
+def schedule(w: Worker, complaint_id: str, state: ComplaintState | None) -> datetime | None:
+    """The complaint's next wake-up, in the timer's index; returned to be stored with it."""
     wake = next_wakeup(state, w.context.policy)
-    deadlines = w.tables.deadlines
-    stored_wake = deadlines.get(complaint_id)
-    if wake is not None and stored_wake != wake.isoformat():
-        deadlines[complaint_id] = wake.isoformat()
-    elif wake is None and stored_wake is not None:
-        del deadlines[complaint_id]
     w.time_index.schedule(complaint_id, wake)
+    return wake
 
 
 async def handle_command(w: Worker, event: Any) -> None:
@@ -96,7 +95,7 @@ async def handle_command(w: Worker, event: Any) -> None:
         return
     before, outbox = load(w, command.complaint_id)
     if await send_again(w, before, outbox, message):
-        schedule(w, command.complaint_id, before)  # its changelog may not have landed
+        schedule(w, command.complaint_id, before)
         return
     decision = decide(before, command, w.context)
     after = decision.state
@@ -106,14 +105,13 @@ async def handle_command(w: Worker, event: Any) -> None:
     events = [out.to_json() for out in decision.events]
     refusals = [f"refused: {out.reason}" for out in decision.events
                 if isinstance(out, CommandRejected)]
+    wake = schedule(w, command.complaint_id, after)
     if after is not None and after != before:
-        w.tables.complaints[command.complaint_id] = {
-            "state": after.to_dict(),
-            "outbox": remember(outbox, w.committed_offset(message.tp), message, events,
-                               published, refusals)}
+        w.tables.complaints[command.complaint_id] = stored.encode(
+            after, remember(outbox, w.committed_offset(message.tp), message, events,
+                            published, refusals), wake)
     if shown is not None and published:
         await w.send(w.topics.state, message.key, shown.to_json())
-    schedule(w, command.complaint_id, after)
     for value in events:
         await w.send(w.topics.events, message.key, value)
     for reason in refusals:

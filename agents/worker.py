@@ -76,6 +76,15 @@ def create_app(settings: Settings) -> faust.App:
     )
 
 
+def table_store_options(settings: Settings) -> dict | None:
+    """RocksDB's memory per table partition (Faust opens one database per partition)."""
+    if not settings.table_store.startswith("rocksdb"):
+        return None
+    size = settings.table_memory_mb * 2**20
+    return {"write_buffer_size": size, "max_write_buffer_number": 2,
+            "block_cache_size": size, "block_cache_compressed_size": size}
+
+
 @dataclass(frozen=True)
 class Topics:
     submitted: faust.TopicT
@@ -91,8 +100,7 @@ class Topics:
 class Tables:
     """Changelog-backed tables, co-partitioned with their input topics."""
 
-    complaints: faust.Table  # complaint_id -> {"state": ..., "outbox": [...]}
-    deadlines: faust.Table  # complaint_id -> next wake-up (ISO time)
+    complaints: faust.Table  # complaint_id -> state, outbox, next wake-up (agents/stored.py)
     callers: faust.Table  # caller pseudonym -> intake history
 
 
@@ -114,9 +122,11 @@ class Worker:
         )
         partitions = settings.topic_partitions
         self.tables = Tables(
-            complaints=self.app.Table("complaints", default=None, partitions=partitions),
-            deadlines=self.app.Table("deadlines", default=None, partitions=partitions),
-            callers=self.app.Table("callers", default=None, partitions=partitions),
+            complaints=self.app.Table("complaints", default=None, partitions=partitions,
+                                      value_type=bytes,  # stored as is (raw)
+                                      options=table_store_options(settings)),
+            callers=self.app.Table("callers", default=None, partitions=partitions,
+                                   options=table_store_options(settings)),
         )
         self.clock = clock_for(settings.clock)
         self.time_index = TimeIndex()

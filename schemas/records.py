@@ -92,20 +92,15 @@ class Record:
                 f"{cls.EVENT_TYPE}: schema_version {data.get('schema_version')!r} is not "
                 f"supported (this reader knows version {cls.SCHEMA_VERSION})"
             )
-        hints = _hints(cls)
+        plan, known = _decode_plan(cls)
         values: dict[str, Any] = {}
-        known = {"event_type", "schema_version"}
-        for f in _fields(cls):
-            known.add(f.name)
-            if f.name not in data:
-                if f.default is not dataclasses.MISSING:
-                    continue
-                if f.default_factory is not dataclasses.MISSING:
-                    continue
-                raise InvalidEvent(f"{cls.EVENT_TYPE}: missing field {f.name!r}")
-            values[f.name] = _decode(data[f.name], hints[f.name], f.name)
-        unknown = sorted(set(data) - known)
-        if unknown:
+        for name, required, convert in plan:
+            if name in data:
+                values[name] = convert(data[name])
+            elif required:
+                raise InvalidEvent(f"{cls.EVENT_TYPE}: missing field {name!r}")
+        if len(data) > len(values) + 2 and not known.issuperset(data):
+            unknown = sorted(set(data) - known)
             raise InvalidEvent(f"{cls.EVENT_TYPE}: unknown field(s) {', '.join(unknown)}")
         try:
             return cls(**values)
@@ -161,43 +156,88 @@ def _is_optional(hint: Any) -> tuple[bool, Any]:
     return False, hint
 
 
-def _decode(value: Any, hint: Any, name: str) -> Any:
+Converter = typing.Callable[[Any], Any]
+
+
+@functools.cache
+def _decode_plan(cls: type) -> tuple[tuple[tuple[str, bool, Converter], ...], frozenset[str]]:
+    """Per record class, once: (field, required, converter) for each field, and every
+    name a payload may carry. Decoding an event then walks this plan instead of inspecting
+    the type hints again (it is on every event's path)."""
+    hints = _hints(cls)
+    plan = tuple(
+        (f.name,
+         f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+         _converter(hints[f.name], f.name))
+        for f in _fields(cls))
+    return plan, frozenset({"event_type", "schema_version", *(f.name for f in _fields(cls))})
+
+
+def _converter(hint: Any, name: str) -> Converter:
+    """A function that checks one JSON value against `hint` and returns the field's value;
+    InvalidEvent, naming the field, when it does not fit."""
     optional, inner = _is_optional(hint)
-    if value is None:
-        if optional:
-            return None
-        raise InvalidEvent(f"{name}: must not be null")
+    convert = _inner_converter(inner, name)
+
+    def checked(value: Any) -> Any:
+        if value is None:
+            if optional:
+                return None
+            raise InvalidEvent(f"{name}: must not be null")
+        return convert(value)
+
+    return checked
+
+
+def _inner_converter(inner: Any, name: str) -> Converter:
     origin = get_origin(inner)
     if origin is Literal:
-        allowed = get_args(inner)
-        if value not in allowed:
-            raise InvalidEvent(f"{name}: {value!r} is not one of {', '.join(map(str, allowed))}")
-        return value
+        allowed = frozenset(get_args(inner))
+        listed = ", ".join(map(str, get_args(inner)))
+
+        def literal(value: Any) -> Any:
+            if value.__hash__ is None or value not in allowed:
+                raise InvalidEvent(f"{name}: {value!r} is not one of {listed}")
+            return value
+        return literal
     if origin is tuple:
-        if not isinstance(value, list):
-            raise InvalidEvent(f"{name}: must be a list")
-        item = get_args(inner)[0]
-        return tuple(_decode(v, item, f"{name}[]") for v in value)
+        item = _converter(get_args(inner)[0], f"{name}[]")
+
+        def items(value: Any) -> Any:
+            if not isinstance(value, list):
+                raise InvalidEvent(f"{name}: must be a list")
+            return tuple(item(v) for v in value)
+        return items
     if inner is datetime:
-        if not isinstance(value, str):
-            raise InvalidEvent(f"{name}: must be an ISO-8601 string")
-        return parse_utc(value, name)
+        def moment(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise InvalidEvent(f"{name}: must be an ISO-8601 string")
+            return parse_utc(value, name)
+        return moment
     if inner is bool:
-        if not isinstance(value, bool):
-            raise InvalidEvent(f"{name}: must be true or false")
-        return value
+        def boolean(value: Any) -> Any:
+            if not isinstance(value, bool):
+                raise InvalidEvent(f"{name}: must be true or false")
+            return value
+        return boolean
     if inner is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidEvent(f"{name}: must be an integer")
-        return value
+        def integer(value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidEvent(f"{name}: must be an integer")
+            return value
+        return integer
     if inner is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidEvent(f"{name}: must be a number")
-        return float(value)
+        def number(value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidEvent(f"{name}: must be a number")
+            return float(value)
+        return number
     if inner is str:
-        if not isinstance(value, str):
-            raise InvalidEvent(f"{name}: must be a string")
-        return value
+        def string(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise InvalidEvent(f"{name}: must be a string")
+            return value
+        return string
     raise TypeError(f"unsupported field type {inner!r} for {name}")
 
 

@@ -81,6 +81,7 @@ GROUPS: dict[str, str] = {
     "Lifecycle policy": "Escalation, reopening, call-back and verification rules.",
     "Postgres": "The sink's database.",
     "Metrics": "Prometheus text format at `/metrics`.",
+    "API": "`sankalp api`: Open311 intake and status, and the officers' API (docs/api.md).",
     "Local stack": "Only used when the project starts its own Kafka and Postgres.",
 }
 
@@ -159,6 +160,11 @@ class Settings:
     table_store: str = setting(
         "SANKALP_TABLE_STORE", "rocksdb://", group=WORKER,
         doc="Faust table store URL; `memory://` only for unit tests")
+    table_memory_mb: int = setting(
+        "SANKALP_TABLE_MEMORY_MB", 8, group=WORKER,
+        doc="RocksDB memory per table partition, in MiB: the size of each of its two write "
+            "buffers and of its block cache (Faust's defaults, 64 MiB x 3 and 2 GiB, would "
+            "let a worker's memory grow with its open complaints)")
     worker_data_dir: Path = setting(
         "SANKALP_WORKER_DATA_DIR", Path(".stack/worker"), group=WORKER,
         doc="a worker's local table store; keep it on a persistent volume")
@@ -184,6 +190,14 @@ class Settings:
     kafka_heap: str = setting(
         "SANKALP_KAFKA_HEAP", "512m", group=STACK,
         doc="JVM heap of the local broker")
+    # --- the local Prometheus (devstack/prometheus.py): `sankalp stack up` and the demo ----
+    prometheus_port: int = setting(
+        "SANKALP_PROMETHEUS_PORT", 9090, group=STACK,
+        doc="port of the local Prometheus (on 127.0.0.1) that `sankalp stack up` and the "
+            "demo start; `0`: none")
+    prometheus_bin: str = setting(
+        "SANKALP_PROMETHEUS_BIN", "prometheus", group=STACK,
+        doc="the Prometheus server binary (Debian's `prometheus` package)")
     clock: str = setting(
         "SANKALP_CLOCK", "wall", group=TIME,
         doc="`wall` in production; `event`: time follows the events' own timestamps "
@@ -264,6 +278,42 @@ class Settings:
         doc="an input partition with a backlog and no commit for this long is resumed from "
             "its committed offset (warning, `sankalp_worker_partition_stalls_total`)")
 
+    # --- `sankalp api` (api/): Open311 intake and status, the officers' API -----------------
+    api_host: str = setting(
+        "SANKALP_API_HOST", "127.0.0.1", group="API",
+        doc="address `sankalp api` listens on (`0.0.0.0` behind a load balancer)")
+    api_port: int = setting(
+        "SANKALP_API_PORT", 8080, group="API",
+        doc="port `sankalp api` listens on")
+    api_keys_file: Path | None = setting(
+        "SANKALP_API_KEYS_FILE", None, group="API", shown_default="none (intake refuses all)",
+        doc="the channels' API keys (a mounted secret): one `client channel key [rate]` per "
+            "line; re-read when it changes, never logged")
+    officer_keys_file: Path | None = setting(
+        "SANKALP_OFFICER_KEYS_FILE", None, group="API",
+        shown_default="none (no officer can sign in)",
+        doc="the keys that sign officers' tokens (a mounted secret): one `key_id secret` per "
+            "line; every listed key verifies, the signing one is `SANKALP_OFFICER_KEY_ID`")
+    officer_key_id: str = setting(
+        "SANKALP_OFFICER_KEY_ID", "", group="API", shown_default="the file's first key",
+        doc="the key id `sankalp officer token` signs with (rotation: docs/api.md)")
+    officer_token_hours: float = setting(
+        "SANKALP_OFFICER_TOKEN_HOURS", 12.0, group="API",
+        doc="how long an officer's token is valid; the API refuses tokens issued for longer")
+    api_max_body_bytes: int = setting(
+        "SANKALP_API_MAX_BODY_BYTES", 16384, group="API",
+        doc="larger request bodies get 413; at most `SANKALP_MAX_PAYLOAD_BYTES` minus 2 KiB")
+    api_rate_per_second: float = setting(
+        "SANKALP_API_RATE_PER_SECOND", 50.0, group="API",
+        doc="requests per second one API key or officer post may make, per API process (a "
+            "key's own rate in the keys file wins); more get 429")
+    api_rate_burst: int = setting(
+        "SANKALP_API_RATE_BURST", 100, group="API",
+        doc="requests one key may make at once before its rate applies")
+    api_kafka_timeout_seconds: float = setting(
+        "SANKALP_API_KAFKA_TIMEOUT_SECONDS", 5.0, group="API",
+        doc="how long a POST waits for Kafka's acknowledgement before answering 503")
+
     # Derived from the declarations above (assigned below the class): the environment name
     # of each field, and the fields that are secrets. A secret may instead be read from the
     # file named by <ENV NAME>_FILE (e.g. a mounted Kubernetes secret), and none is ever
@@ -314,6 +364,8 @@ class Settings:
             raise SettingsError("SANKALP_TOPIC_PARTITIONS must be at least 1")
         if self.topic_replication_factor < 1:
             raise SettingsError("SANKALP_TOPIC_REPLICATION_FACTOR must be at least 1")
+        if self.table_memory_mb < 1:
+            raise SettingsError("SANKALP_TABLE_MEMORY_MB must be at least 1")
         if not self.table_store.endswith("://"):
             raise SettingsError(
                 "SANKALP_TABLE_STORE must be a Faust store URL such as rocksdb:// or memory://"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from faust.types import TP
 
+from agents import stored
 from agents.deadlines import fire_due
 from agents.factory import create_worker
 from agents.worker import Worker
@@ -178,10 +179,13 @@ def test_a_registration_is_stored_scheduled_and_published(rig):
     assert [type(e) for e in events] == [ComplaintAssigned]
     [state] = [json.loads(s.value) for s in rig.on("complaints.state.v1")]
     assert (state["complaint_id"], state["status"], state["level"]) == ("HP-1", "assigned", 1)
-    stored = rig.worker.tables.complaints["HP-1"]
-    assert stored["state"]["status"] == "assigned"
-    assert [entry["offset"] for entry in stored["outbox"]] == [0]
-    assert rig.worker.tables.deadlines["HP-1"] is not None  # the first warning's moment
+    raw = rig.worker.tables.complaints["HP-1"]
+    state, outbox = stored.decode(raw)
+    assert state.status == "assigned"
+    assert [entry["offset"] for entry in outbox] == [0]
+    # the first warning's moment, stored with the state and in the timer's index
+    wake = stored.wake_of(raw, rig.worker.context.policy)
+    assert wake is not None and wake == rig.worker.time_index.when("HP-1")
     assert len(rig.worker.time_index) == 1
 
 
@@ -200,7 +204,7 @@ def test_a_redelivered_command_sends_its_stored_outputs_again_and_decides_nothin
     again = rig.take()
     assert [(s.topic, s.key, s.value) for s in again] == [
         (s.topic, s.key, s.value) for s in first]
-    assert rig.worker.tables.complaints["HP-1"]["state"]["version"] == 1
+    assert stored.decode(rig.worker.tables.complaints["HP-1"])[0].version == 1
 
 
 def test_the_outbox_keeps_only_what_is_not_yet_committed(rig):
@@ -216,7 +220,7 @@ def test_the_outbox_keeps_only_what_is_not_yet_committed(rig):
                                        occurred_at=T0 + timedelta(days=12)).to_json(), b"HP-1")
 
     run(scenario())
-    outbox = rig.worker.tables.complaints["HP-1"]["outbox"]
+    _, outbox = stored.decode(rig.worker.tables.complaints["HP-1"])
     assert [entry["offset"] for entry in outbox] == [2, 3]
 
 
@@ -263,7 +267,7 @@ def test_bad_input_gets_a_dead_letter_with_the_reason_and_the_agent_carries_on(r
     assert reasons[1] == "the message key must be the complaint_id"
     assert "SANKALP_MAX_PAYLOAD_BYTES" in reasons[2]
     assert [d["source_offset"] for d in rig.dead_letters()] == [0, 1, 2]
-    assert rig.worker.tables.complaints["HP-1"]["state"]["status"] == "assigned"
+    assert stored.decode(rig.worker.tables.complaints["HP-1"])[0].status == "assigned"
 
 
 def test_a_refused_command_is_dead_lettered_and_refused_again_on_redelivery(rig):
