@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agents import stored
 from core.intake import (
-    CallerHistory,
     check_routable,
     citizen_ref,
     decide_submission,
@@ -65,10 +65,10 @@ async def handle_caller_submission(w: Worker, event: Any) -> None:
     submitted = decode(event.value, allowed=(ComplaintSubmitted,))
     assert isinstance(submitted, ComplaintSubmitted)
     ref = event.message.key.decode()
-    history = CallerHistory.from_dict(w.tables.callers.get(ref))
+    history = stored.decode_caller(w.tables.callers.get(ref))
     decision = decide_submission(history, submitted, w.intake_rules)
     if not decision.repeated:
-        w.tables.callers[ref] = decision.history.to_dict()
+        w.tables.callers[ref] = stored.encode_caller(decision.history)
     key = submitted.complaint_id.encode()
     outcome = decision.submission.outcome
     if outcome == "registered":

@@ -1,4 +1,6 @@
-"""How a complaint is kept in the worker's `complaints` table: one compact value per key.
+"""How the worker's tables keep their values: compact bytes, stored as they are.
+
+A complaint, in the `complaints` table, is one value per key:
 
     b"1|" + next wake-up (ISO time, empty when none) + b"|" + JSON {"state", "outbox"}
 
@@ -12,6 +14,9 @@ A value written before this format (a JSON object `{"state": ..., "outbox": ...}
 wake-up lived in a separate `deadlines` table) is still read: its wake-up is computed from
 its state.
 
+A caller's intake history, in the `callers` table, is its JSON object (`encode_caller`);
+it was the same JSON written by Faust's codec before, so both read alike.
+
 Pure: no Faust import (the bench writes changelogs in this format, bench/pendency.py).
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from core.intake import CallerHistory
 from core.lifecycle import ComplaintState, next_wakeup
 from core.policy import LifecyclePolicy
 
@@ -49,3 +55,11 @@ def wake_of(raw: bytes, policy: LifecyclePolicy) -> datetime | None:
         return datetime.fromisoformat(raw[2:end].decode()) if end > 2 else None
     state, _ = decode(raw)
     return next_wakeup(state, policy)
+
+
+def encode_caller(history: CallerHistory) -> bytes:
+    return _compact(history.to_dict()).encode()
+
+
+def decode_caller(raw: bytes | None) -> CallerHistory:
+    return CallerHistory.from_dict(json.loads(raw) if raw else None)

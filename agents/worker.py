@@ -101,7 +101,7 @@ class Tables:
     """Changelog-backed tables, co-partitioned with their input topics."""
 
     complaints: faust.Table  # complaint_id -> state, outbox, next wake-up (agents/stored.py)
-    callers: faust.Table  # caller pseudonym -> intake history
+    callers: faust.Table  # caller pseudonym -> intake history (agents/stored.py)
 
 
 class Worker:
@@ -126,6 +126,7 @@ class Worker:
                                       value_type=bytes,  # stored as is (raw)
                                       options=table_store_options(settings)),
             callers=self.app.Table("callers", default=None, partitions=partitions,
+                                   value_type=bytes,  # agents/stored.py encode_caller
                                    options=table_store_options(settings)),
         )
         self.clock = clock_for(settings.clock)

@@ -511,6 +511,23 @@ def backtest(base: Settings, work: Path, days: float, per_day: float) -> dict:
         rig.close()
 
 
+def replays(base: Settings, runs: Iterable[tuple[str, float, float]], jobs: int = 2) -> dict:
+    """`sankalp backtest --jobs 2` on simulated streams: wall time of each whole run (the
+    simulator generating the stream included), by label."""
+    from bench.backtest import Source, run_sharded
+
+    out: dict = {"jobs": jobs}
+    for label, days, rate in runs:
+        say(f"replay {label}: {days:g} simulated days at {rate:g} complaints/day ...")
+        started = time.perf_counter()
+        summary = run_sharded(base, Source(days=days, rate=rate), jobs)
+        elapsed = time.perf_counter() - started
+        out[f"{label}_s"] = elapsed
+        out[f"{label}_complaints"] = summary.complaints
+        out[f"{label}_inputs_per_s"] = summary.inputs / elapsed
+    return out
+
+
 def sink_alone(base: Settings, work: Path, complaints: int) -> dict:
     """The sink by itself: pipeline output already on the topics (as the core produces it
     for registrations), written into Postgres as fast as it goes."""
