@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> faust.App:
         # the broker per event. A commit every 100 ms keeps that delay small.
         stream_publish_on_commit=True,
         broker_commit_interval=settings.commit_interval_seconds,
+        consumer_max_fetch_size=settings.consumer_max_fetch_mb * 2**20,
         autodiscover=False,
     )
 

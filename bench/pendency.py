@@ -335,14 +335,20 @@ def run_clock(rig: Any, consumer: Any, start: datetime, stop: datetime,
     a watermark every 0.5 s; or in one step when pace is None) and collect, for every
     escalation for a missed deadline seen meanwhile, how long after the watermark that
     passed its due moment it arrived. With `expect`, wait until that many arrived."""
+    from confluent_kafka import TIMESTAMP_CREATE_TIME
+
     delays: list[float] = []
     begun = time.monotonic()
     at = start
 
     def collect(wait: float) -> None:
-        for message in consumer.consume(5000, wait):
+        for message in consumer.consume(500, wait):
             if message.error():
                 continue
+            kind, stamp = message.timestamp()
+            # when the worker published it (its producer's create time), not when this
+            # loop got round to it
+            arrived = stamp / 1000 if kind == TIMESTAMP_CREATE_TIME else time.time()
             event = json.loads(message.value())
             if (event.get("event_type") != "complaint.escalated"
                     or event.get("cause") != "deadline_missed"):
@@ -350,13 +356,13 @@ def run_clock(rig: Any, consumer: Any, start: datetime, stop: datetime,
             due = datetime.fromisoformat(event["previous_due_at"].replace("Z", "+00:00"))
             passed = next((wall for moment, wall in marks if moment >= due), None)
             if passed is not None and due >= start:
-                delays.append(time.time() - passed)
+                delays.append(max(0.0, arrived - passed))
 
     while at < stop:
         at = stop if pace is None else min(stop, start + timedelta(
             seconds=pace * (time.monotonic() - begun)))
-        rig.publisher.watermark(at)
         marks.append((at, time.time()))
+        rig.publisher.watermark(at)
         collect(0.5)
     deadline = time.monotonic() + timeout
     quiet_since = time.monotonic()

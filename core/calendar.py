@@ -8,6 +8,7 @@ day's first minute.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -51,12 +52,7 @@ class WorkingCalendar:
         if days < 0:
             raise ValueError("days must not be negative")
         local = self._counting_start(start)
-        day = local.date()
-        counted = 0
-        while counted < days:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                counted += 1
+        day = _nth_working_day_after(self, local.date(), days)
         due = datetime.combine(day, local.timetz().replace(tzinfo=None), self.tz)
         return due.astimezone(UTC)
 
@@ -104,6 +100,21 @@ class WorkingCalendar:
                                      self.tz)
         return local.astimezone(UTC)
 
+    def nth_working_day_after(self, day: date, days: int) -> date:
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
     def within_calling_hours(self, moment: datetime) -> bool:
         local = moment.astimezone(self.tz).time()
         return self.calling_start <= local < self.calling_end
+
+
+@functools.lru_cache(maxsize=65536)
+def _nth_working_day_after(calendar: WorkingCalendar, day: date, days: int) -> date:
+    # Every complaint's time limit and each escalation ask this; a year holds few distinct
+    # (day, limit) pairs, so the day-by-day walk runs once for each.
+    return calendar.nth_working_day_after(day, days)

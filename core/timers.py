@@ -35,12 +35,13 @@ def notify_at(state: ComplaintState | None, policy: LifecyclePolicy) -> datetime
         return None
     if state.overdue_at_state:
         return state.next_reminder_at
-    moments = [
-        warning_time(state, f)
-        for f in policy.warning_fractions
-        if f not in state.warnings_sent and warning_time(state, f) < state.due_at
-    ]
-    return min([*moments, state.due_at])
+    earliest = state.due_at
+    for fraction in policy.warning_fractions:
+        if fraction not in state.warnings_sent:
+            moment = warning_time(state, fraction)
+            if moment < earliest:
+                earliest = moment
+    return earliest
 
 
 # The name the agents and tests use (core.lifecycle re-exports it).

@@ -69,9 +69,21 @@ class TrafficProfile:
         return int(self.complaints_per_day * self.days)
 
 
-def _weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights=weights)[0]
+class _Weighted:
+    """A weighted choice among (value, weight) pairs, its cumulative weights summed once:
+    `rng.choices` with these cum_weights draws exactly what it draws with the weights (the
+    same sum, the same random number), so seeded streams do not change."""
+
+    def __init__(self, pairs) -> None:
+        values, weights = zip(*pairs, strict=True)
+        self.values = values
+        self.cum_weights = list(itertools.accumulate(weights))
+
+    def __call__(self, rng: random.Random):
+        return rng.choices(self.values, cum_weights=self.cum_weights)[0]
+
+
+_CHANNEL = _Weighted(CHANNELS)
 
 
 class Traffic:
@@ -85,9 +97,9 @@ class Traffic:
         self.rng = random.Random(profile.seed)
         self.directory = directory or OfficerDirectory(build_officer_directory())
         self.calendar = calendar or WorkingCalendar()
-        self.districts = [(d, d.population_weight) for d in DISTRICTS]
-        self.categories = [(c, 4.0 if c.code.startswith(HEAVY_PREFIXES) else 1.0)
-                           for c in CATEGORIES]
+        self.districts = _Weighted([(d, d.population_weight) for d in DISTRICTS])
+        self.categories = _Weighted([(c, 4.0 if c.code.startswith(HEAVY_PREFIXES) else 1.0)
+                                     for c in CATEGORIES])
         self._future: list[tuple[datetime, int, Event]] = []
         self._seq = itertools.count()
         self._ids = itertools.count(1)
@@ -107,7 +119,7 @@ class Traffic:
             t = t + timedelta(seconds=self.rng.expovariate(1.0 / mean_gap))
             if t >= end:
                 return
-            channel = _weighted(self.rng, CHANNELS)
+            channel = _CHANNEL(self.rng)
             if channel == "phone_1100":
                 local = t.astimezone(IST)
                 # The call centre registers 07:00-22:00, Monday to Saturday.
@@ -126,9 +138,9 @@ class Traffic:
             forum += timedelta(days=p.jan_manch_every_days)
 
     def _submission(self, at: datetime, channel: str) -> ComplaintSubmitted:
-        district = _weighted(self.rng, self.districts)
+        district = self.districts(self.rng)
         block: Block = self.rng.choice(district.blocks)
-        cat = _weighted(self.rng, self.categories)
+        cat = self.categories(self.rng)
         n = next(self._ids)
         return ComplaintSubmitted(
             event_id=self._uuid(),

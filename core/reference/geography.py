@@ -20,6 +20,7 @@ upgraded and added), an operator edits this table; no other code depends on part
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -230,6 +231,7 @@ DISTRICTS: tuple[District, ...] = tuple(
 BLOCKS: tuple[Block, ...] = tuple(b for d in DISTRICTS for b in d.blocks)
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(name: str) -> str:
     """Spelling-tolerant key: case, '&' vs 'and', hyphens and spaces do not matter.
 
