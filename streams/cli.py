@@ -186,7 +186,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     addresses = stack.up()
     print(f"stack ready in {addresses['ready_in_seconds']}s", flush=True)
     try:
-        results = run(settings, args.scale, Path(args.out), stack.stack_dir / "bench")
+        results = run(settings, args.scale, Path(args.out), stack.stack_dir / "bench",
+                      only=[o for o in args.only.split(",") if o])
     finally:
         if not was_running:
             stack.down()
@@ -248,6 +249,8 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from api.cli import add_commands as add_api_commands
+
     parser = argparse.ArgumentParser(prog="sankalp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -294,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure throughput, latency, escalations, memory")
     bench.add_argument("--scale", choices=["smoke", "default", "full"], default="default")
     bench.add_argument("--out", default="bench/results", help="folder for JSON, .md, .png")
+    bench.add_argument("--only", default="", metavar="STAGE[,STAGE]",
+                       help="run only these stages (e.g. pendency,replay); default: all")
     bench.set_defaults(func=cmd_bench)
 
     contract = sub.add_parser("contract", help="the published JSON Schemas and AsyncAPI")
@@ -338,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--progress-days", type=float, default=30.0,
                           help="a progress line every this many simulated days")
     backtest.set_defaults(func=cmd_backtest)
+    add_api_commands(sub)  # `sankalp api`, `sankalp officer token` (api/cli.py)
     return parser
 
 

@@ -37,8 +37,9 @@ PROVIDERS_FILE = DOCKER / "grafana" / "provisioning" / "dashboards" / "dashboard
 # the real CLI's argument parser).
 SANKALP_COMMANDS = {
     ("topics", "create"), ("directory", "publish"), ("worker",), ("sink",), ("db", "migrate"),
+    ("api",),
 }
-SANKALP_SERVICES = ("topics", "migrate", "worker", "sink")
+SANKALP_SERVICES = ("topics", "migrate", "worker", "sink", "api")
 # Environment names allowed on those services besides Settings.ENV_NAMES, each with its reason.
 WELL_KNOWN_ENV = {
     "PYTHONUNBUFFERED": "Python's own switch: log lines leave the container at once",
@@ -151,13 +152,15 @@ def host_path(service: dict, container_path: str) -> Path | None:
 
 
 def command_lines(command) -> list[list[str]]:
-    """The simple commands a service runs (a `sh -c` script split at && ; ||)."""
+    """The simple commands a service runs (a `sh -c` script split at && ; ||; a leading
+    `exec`, which hands the shell's process and its signals to the command, dropped)."""
     if command is None:
         return []
     words = shlex.split(command) if isinstance(command, str) else [str(w) for w in command]
     if len(words) >= 3 and words[0] in ("sh", "bash", "/bin/sh", "/bin/bash") and "-c" in words:
         script = words[words.index("-c") + 1]
-        return [shlex.split(part) for part in re.split(r"&&|\|\||;", script) if part.strip()]
+        lines = [shlex.split(part) for part in re.split(r"&&|\|\||;", script) if part.strip()]
+        return [line[1:] if line[:1] == ["exec"] else line for line in lines]
     return [words]
 
 
