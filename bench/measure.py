@@ -528,6 +528,42 @@ def replays(base: Settings, runs: Iterable[tuple[str, float, float]], jobs: int 
     return out
 
 
+def http_intake(base: Settings, work: Path, rates: tuple[float, ...],
+                seconds: float) -> dict:
+    """`sankalp api` (one process) taking Open311 POSTs from a real HTTP load generator
+    (wrk, bench/http_intake.py) at fixed offered rates, then as fast as it is offered;
+    every answer must be a 201 once Kafka acknowledged."""
+    import socket
+
+    from bench.http_intake import measure_http_intake
+    from devstack.api_runner import ApiProcess
+
+    rig = Rig(base, work)
+    key = f"bench-{uuid.uuid4().hex}"
+    keys = work / f"{rig.schema}-channel.keys"
+    keys.write_text(f"bench portal {key} 1000000\n")  # a rate no offered load reaches
+    keys.chmod(0o600)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = ApiProcess(rig.settings.with_overrides(api_port=port, api_keys_file=keys),
+                     work / f"{rig.schema}-api.log")
+    try:
+        api.start()
+        api.wait_ready(60, kafka_and_postgres=True)
+        result = measure_http_intake(api.url, key, rates=rates, duration_seconds=seconds)
+        stages = result["stages"]
+        by_rate = {s["offered_per_second"]: s for s in stages}
+        most = max(s["requests_per_second"] for s in stages)
+        return {"generator": result["generator"], "stages": stages,
+                "max_requests_per_s": most,
+                "p99_ms_at_500": (by_rate.get(500) or by_rate.get(500.0) or {}).get("p99_ms"),
+                "not_201": sum(s["not_201"] + s["socket_errors"] for s in stages)}
+    finally:
+        api.stop()
+        rig.close()
+
+
 def sink_alone(base: Settings, work: Path, complaints: int) -> dict:
     """The sink by itself: pipeline output already on the topics (as the core produces it
     for registrations), written into Postgres as fast as it goes."""

@@ -44,12 +44,15 @@ class Scale:
     pendency_burst: int
     # in-process replays (`sankalp backtest`): (label, days, complaints/day), run with 2 jobs
     replays: tuple[tuple[str, float, float], ...]
+    # HTTP intake (`sankalp api`): offered POSTs/s, seconds each
+    http_rates: tuple[float, ...] = (500.0, 2000.0)
+    http_seconds: float = 10.0
 
 
 SCALES = {
     # a few seconds each: the test suite runs it so the bench cannot rot (no timing checks)
     "smoke": Scale(500, 300, (50.0,), 2.0, 200, 2.0, 100.0, 300, 900, 2_000, 200,
-                   (("two_days", 2.0, 100.0),)),
+                   (("two_days", 2.0, 100.0),), (50.0,), 2.0),
     "default": Scale(50_000, 10_000, (100.0, 300.0, 1000.0), 15.0, 20_000, 30.0, 420.0,
                      20_000, 30_000, 100_000, 10_000, (("himachal_year", 365.0, 420.0),)),
     "full": Scale(200_000, 50_000, (100.0, 1000.0, 5000.0), 30.0, 100_000, 365.0, 420.0,
@@ -104,6 +107,10 @@ TARGETS = {
         Target("replay", "himachal_year_s", "<=", 30),
     "all-India year (2.2 M) via backtest, 2 jobs (<= 300 s)":
         Target("replay", "all_india_year_s", "<=", 300),
+    # the front door's issue
+    "HTTP intake, POSTs/s sustained (>= 2,000)":
+        Target("http_intake", "max_requests_per_s", ">=", 2000),
+    "HTTP intake p99 at 500/s (<= 50 ms)": Target("http_intake", "p99_ms_at_500", "<=", 50),
 }
 
 # figures set beside the raw Kafka baseline and the bare Faust agent: name -> where
@@ -184,6 +191,10 @@ def stages(settings: Settings, scale: Scale, work: Path) -> list[Stage]:
         Stage("replay", "in-process replays (sankalp backtest --jobs 2): " + ", ".join(
               f"{label} ({days:g} days at {rate:g}/day)" for label, days, rate in scale.replays),
               lambda: measure.replays(s, scale.replays)),
+        Stage("http_intake", "HTTP intake (sankalp api, wrk): " + ", ".join(
+              f"{r:g}/s" for r in scale.http_rates) + f", then flat out; {scale.http_seconds:g}"
+              " s each", lambda: measure.http_intake(s, w, scale.http_rates,
+                                                      scale.http_seconds)),
     ]
     return out
 
@@ -334,6 +345,7 @@ SUMMARIES = {
     "backtest": "{events:,} events in {seconds:.1f} s ({events_per_s:,.0f}/s); Himachal year "
                 "about {himachal_year_estimate_s:,.0f} s",
     "sink": "{rows:,} rows at {rows_per_s:,.0f} rows/s",
+    "http_intake": "{max_requests_per_s:,.0f} POSTs/s at most, p99 at 500/s {p99_ms_at_500} ms",
     "pendency": "{open_complaints:,} open: recovery {recovery_seconds:.1f} s (time index "
                 "{index_rebuilt_seconds:.1f} s), {bytes_per_open_complaint:,.0f} B per open "
                 "complaint, escalation delay p99 {delay_p99_s:.2f} s",
@@ -482,6 +494,11 @@ def markdown(results: dict) -> str:
         row(f"  a burst of {_n(burst['size'])} due in the same minute: p50 / p99 / all "
             "escalated after", f"{_n(burst['delay_p50_s'], '.2f')} / "
             f"{_n(burst['delay_p99_s'], '.2f')} / {_n(burst['seconds'], '.1f')} s")
+    http = results.get("http_intake") or {}
+    for st in http.get("stages", []):
+        row(f"HTTP intake (sankalp api), offered {st['offered_per_second']}/s: answered/s, "
+            "p50 / p99", f"{_n(st['requests_per_second'])}/s, {_n(st['p50_ms'], '.1f')} / "
+            f"{_n(st['p99_ms'], '.1f')} ms")
     replay = results.get("replay") or {}
     for key, value in replay.items():
         if key.endswith("_s") and not key.endswith("_per_s"):

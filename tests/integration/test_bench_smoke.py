@@ -15,7 +15,8 @@ def test_bench_smoke_writes_json_markdown_and_plot(test_settings, tmp_path):
     data = json.loads(json_file.read_text())
     assert data["failed_stages"] == [], data["failed_stages"]
     for section in ("raw", "bare_faust", "bare_faust_no_table", "throughput", "two_workers",
-                    "latency@50", "escalations", "backtest", "sink", "pendency", "replay"):
+                    "latency@50", "escalations", "backtest", "sink", "pendency", "replay",
+                    "http_intake"):
         assert section in data, section
         assert "error" not in data[section], (section, data[section])
     assert data["ratios_to_bare_faust"]["pipeline_agent_events"] > 0
@@ -27,6 +28,7 @@ def test_bench_smoke_writes_json_markdown_and_plot(test_settings, tmp_path):
     assert pendency["indexed"] >= pendency["open_complaints"] - pendency["burst"]["size"]
     assert pendency["burst"]["escalations"] >= pendency["burst"]["size"]
     assert data["replay"]["two_days_complaints"] > 0
+    assert data["http_intake"]["not_201"] == 0 and data["http_intake"]["max_requests_per_s"] > 0
     assert data["machine"]["cpus"] and data["machine"]["versions"]["faust-streaming"] != "-"
     assert "| target | value | met |" in md_file.read_text()
     assert png_file.read_bytes().startswith(b"\x89PNG")
