@@ -1,6 +1,10 @@
 """`sankalp worker` and `sankalp sink` as child processes with their output in a log file:
 how the demo, the bench, the smoke run and the tests drive real workers and sinks.
-(devstack/process.py is the other kind: detached services such as Kafka, found by pid file.)"""
+(devstack/process.py is the other kind: detached services such as Kafka, found by pid file.)
+
+A process started with a metrics port announces it to the local Prometheus (a file_sd
+target file under its settings' stack folder, devstack/prometheus.py) and withdraws it when
+stopped on purpose; a killed process keeps it, and shows as down."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from devstack.prometheus import remove_target, write_target
 from streams.settings import Settings
 
 
@@ -25,6 +30,7 @@ class WorkerProcess:
     command = "worker"
     # the module run with `python -m`; the test kit runs its own (tests/kit/faulty.py)
     module = "streams.cli"
+    target_kind = "worker"  # its scrape job (devstack/prometheus.py JOBS)
 
     def __init__(self, settings: Settings, log_file: Path,
                  extra_env: dict[str, str] | None = None) -> None:
@@ -43,7 +49,14 @@ class WorkerProcess:
         except OSError:
             return ""
 
+    @property
+    def metrics_port(self) -> int:
+        return self.settings.metrics_port
+
     def start(self) -> WorkerProcess:
+        if self.metrics_port:
+            write_target(self.settings.stack_dir, self.target_kind, self.metrics_port,
+                         {"app_id": self.settings.app_id})
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
@@ -76,6 +89,8 @@ class WorkerProcess:
             raise RuntimeError(f"an agent crashed in the worker:\n{self.tail()}")
 
     def stop(self, timeout: float = 30.0) -> int | None:
+        if self.metrics_port:  # stopped on purpose: no longer a target (a kill keeps it)
+            remove_target(self.settings.stack_dir, self.target_kind, self.metrics_port)
         if self._proc is None or self._proc.poll() is not None:
             return None if self._proc is None else self._proc.returncode
         self._proc.send_signal(signal.SIGTERM)
@@ -105,6 +120,11 @@ class SinkProcess(WorkerProcess):
     """`sankalp sink` as a child process."""
 
     command = "sink"
+    target_kind = "sink"
+
+    @property
+    def metrics_port(self) -> int:
+        return self.settings.sink_metrics_port
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

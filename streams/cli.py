@@ -1,13 +1,15 @@
 """`sankalp`: the project's one console command.
 
-    sankalp stack up [--cluster] [--no-postgres]   start the local Kafka (KRaft) and Postgres
+    sankalp stack up [--cluster] [--no-postgres]   start the local Kafka (KRaft), Postgres and
+                                                   Prometheus (--no-prometheus: without it)
     sankalp stack status                           what runs where, and where its logs are
     sankalp stack down [--wipe]                    stop everything (and delete its data)
     sankalp topics create                          create every declared topic
     sankalp topics list                            the topic catalogue
     sankalp worker                                 run a Faust worker with all agents
-    sankalp submit --category C --district D --block B --phone P --name N --text T
-                                                   register one complaint from the shell
+    sankalp submit --category C --district D --block B --phone P --name N --text T [--wait]
+                                                   register one complaint from the shell;
+                                                   --wait: print where it went
     sankalp directory publish                      publish the officer directory topic
     sankalp contract write                         regenerate schemas/json + asyncapi.json
     sankalp db migrate                             apply the Postgres migrations
@@ -17,15 +19,89 @@
                                                    statewide traffic, with a live view
     sankalp backtest [--days N --rate R --seed S]  simulated traffic through the core in one
                                                    process, no broker; --compare A.json B.json
+
+A command that needs Kafka or Postgres and cannot reach it (or a topic or migration it needs
+is missing) says so in one line, with what to run, and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from streams.settings import Settings, SettingsError
+
+START_STACK = "start the local stack with `sankalp stack up`"
+
+
+class Unreachable(RuntimeError):
+    """A service or something on it that a command needs is not there; the message (one
+    line) says what, where, and what to run. Exit code 2."""
+
+
+def _kafka_reason(exc: Exception) -> str:
+    error = exc.args[0] if exc.args else None
+    return error.str() if hasattr(error, "str") else (str(exc) or type(exc).__name__)
+
+
+def _need_kafka(settings: Settings, topics: Sequence[str] = (), timeout: float = 5.0) -> None:
+    """One metadata request, quiet (librdkafka would print a line per failed connection):
+    the brokers answer, and `topics` (logical names) exist."""
+    from confluent_kafka.admin import AdminClient
+
+    from streams.security import confluent_config
+
+    servers = settings.kafka_bootstrap_servers
+    try:
+        present = AdminClient(confluent_config(settings) | {"log_level": 0}).list_topics(
+            timeout=timeout).topics
+    except Exception as exc:
+        raise Unreachable(f"cannot reach Kafka at {servers} ({_kafka_reason(exc)}); "
+                          f"{START_STACK}, or set KAFKA_BOOTSTRAP_SERVERS") from None
+    missing = [settings.topic(t) for t in topics if settings.topic(t) not in present]
+    if missing:
+        raise Unreachable(f"topic {missing[0]} does not exist on {servers}"
+                          f"{f' (nor {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
+                          "create the topics with `sankalp topics create`")
+
+
+def _need_postgres(settings: Settings, *, migrated: bool = False) -> None:
+    """A connection to DATABASE_URL; with `migrated`, the schema is current."""
+    import psycopg2
+
+    from sinks.migrate import MigrationsPending, check
+    from sinks.postgres import connect
+    from streams.security import redact_url
+
+    where = redact_url(settings.database_url)
+    try:
+        conn = connect(settings.database_url, settings.database_password, connect_timeout=5)
+    except psycopg2.Error as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise Unreachable(f"cannot reach Postgres at {where} ({reason}); {START_STACK}, "
+                          "or set DATABASE_URL") from None
+    try:
+        if migrated:
+            check(conn)
+    except MigrationsPending as exc:
+        raise Unreachable(f"{exc} (database {where})") from None
+    finally:
+        conn.close()
+
+
+def _waiting_for_kafka_hint(settings: Settings) -> None:
+    """A worker or sink waits for Kafka (start order does not matter, docs/operations.md);
+    say once, up front, what it waits for and how to start it."""
+    try:
+        _need_kafka(settings, timeout=3.0)
+    except Unreachable as exc:
+        limit = settings.kafka_wait_seconds
+        until = (f"for up to {limit:g} s (SANKALP_KAFKA_WAIT_SECONDS)" if limit > 0 else
+                 "until it answers (SANKALP_KAFKA_WAIT_SECONDS bounds the wait)")
+        print(f"sankalp: {exc}; waiting {until}", file=sys.stderr, flush=True)
 
 
 def _stack(settings: Settings):
@@ -34,15 +110,43 @@ def _stack(settings: Settings):
     return LocalStack.from_settings(settings)
 
 
+def _uses_local(settings: Settings, stack) -> tuple[bool, bool]:
+    """Whether the settings point at the local stack's Kafka and Postgres (then the demo
+    and the bench start them; otherwise they use what the settings name)."""
+    from urllib.parse import urlsplit
+
+    db = urlsplit(settings.database_url)
+    local_pg = (db.hostname in ("127.0.0.1", "localhost")
+                and db.port == stack.postgres_port)
+    return settings.kafka_bootstrap_servers == stack.kafka.bootstrap_servers, local_pg
+
+
+def _bring_up(settings: Settings, stack, *, prometheus: bool) -> dict[str, str]:
+    """The local services the settings point at (checking the others answer first)."""
+    local_kafka, local_pg = _uses_local(settings, stack)
+    if not local_kafka:
+        _need_kafka(settings)
+    if not local_pg:
+        _need_postgres(settings)
+    return stack.up(kafka=local_kafka, postgres=local_pg, prometheus=prometheus)
+
+
 def cmd_stack(args: argparse.Namespace, settings: Settings) -> int:
     stack = _stack(settings)
     if args.action == "up":
         addresses = stack.up(kafka=not args.no_kafka, cluster=args.cluster,
-                             postgres=not args.no_postgres)
+                             postgres=not args.no_postgres,
+                             prometheus=not args.no_prometheus)
         seconds = addresses.pop("ready_in_seconds")
+        prometheus = addresses.pop("prometheus", None)
         print(f"stack ready in {seconds}s")
         for name, value in addresses.items():
             print(f"  {name}={value}")
+        if prometheus:
+            from devstack.prometheus import PrometheusAPI
+
+            print(f"  Prometheus: {prometheus} (alerts: {PrometheusAPI(prometheus).page('alerts')}"
+                  f"; scrapes the targets in {stack.prometheus.target_folder})")
         print(f"  logs: {stack.logs}")
     elif args.action == "status":
         for line in stack.describe():
@@ -69,6 +173,7 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from streams.admin import ensure_topics
 
+    _need_kafka(settings)
     created = ensure_topics(settings)
     print(f"created {len(created)} topic(s); {len(ALL_TOPICS) - len(created)} already existed")
     return 0
@@ -77,12 +182,22 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from agents.factory import create_worker, run_worker
 
-    return run_worker(create_worker(settings))
+    _waiting_for_kafka_hint(settings)
+    return _gave_up_on_kafka(settings, run_worker(create_worker(settings)))
+
+
+def _gave_up_on_kafka(settings: Settings, code: int) -> int:
+    if code == 2:  # SANKALP_KAFKA_WAIT_SECONDS ran out (the wait logged why)
+        print(f"sankalp: gave up waiting for Kafka at {settings.kafka_bootstrap_servers} or "
+              f"its topics; {START_STACK} and `sankalp topics create`", file=sys.stderr)
+    return code
 
 
 def cmd_smoke(args: argparse.Namespace, settings: Settings) -> int:
     from devstack.smoke import run_smoke
 
+    _need_kafka(settings)
+    _need_postgres(settings)
     run_smoke(settings)
     return 0
 
@@ -91,29 +206,147 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from devstack.demo import DemoOptions, run_demo
 
     stack = _stack(settings)
-    was_running = stack.kafka.is_running() and stack.postgres.is_running()
-    addresses = stack.up()
+    before = _running(stack)
+    addresses = _bring_up(settings, stack, prometheus=not args.no_prometheus)
     print(f"stack ready in {addresses['ready_in_seconds']}s", flush=True)
     options = DemoOptions(days=args.days, speed=args.speed, complaints_per_day=args.rate,
                           seed=args.seed, interactive=not args.no_view)
+    prometheus = stack.prometheus if "prometheus" in addresses else None
     try:
-        run_demo(settings, options, stack.logs)
+        run_demo(settings, options, stack.logs, prometheus)
     finally:
-        if not was_running and not args.keep_stack:
-            stack.down()
-        else:
-            print("The local stack keeps running; stop it with: .venv/bin/sankalp stack down")
+        _stop_what_was_started(stack, before, keep=args.keep_stack)
     return 0
+
+
+def _running(stack) -> dict[str, bool]:
+    return {name: getattr(stack, name).is_running()
+            for name in ("prometheus", "kafka", "postgres")}
+
+
+def _stop_what_was_started(stack, before: dict[str, bool], *, keep: bool = False) -> None:
+    """The demo and the bench leave the local services as they found them."""
+    if not keep:
+        for name, was_running in before.items():
+            if not was_running:
+                getattr(stack, name).down()
+    if any(_running(stack).values()):
+        print("The local stack keeps running; stop it with: .venv/bin/sankalp stack down")
+
+
+def _not_routable(exc: Exception, category: str) -> str:
+    """Intake's reason (core/routing.py), and where to find the valid values: the places'
+    reasons list them already, the 65 categories are too many for one line."""
+    message = str(exc)
+    if "categor" in message:
+        import difflib
+
+        from core.reference import CATEGORIES
+
+        close = difflib.get_close_matches(category, [c.code for c in CATEGORIES], n=2)
+        if close:
+            message += f" (did you mean {' or '.join(close)}?)"
+        message += "; the valid codes are in core/reference/categories.py"
+    return message
+
+
+class _OutcomeReader:
+    """What became of one submission, read from the pipeline's outputs with a plain
+    consumer (no group commits): its assignment or duplicate link on the events topic, or
+    its dead letter. Starts at the current end of every partition of both topics."""
+
+    def __init__(self, settings: Settings) -> None:
+        import uuid
+
+        from confluent_kafka import Consumer, TopicPartition
+
+        from streams.security import confluent_config
+        from streams.topics import COMPLAINT_EVENTS, DEAD_LETTERS
+
+        self.events = settings.topic(COMPLAINT_EVENTS.name)
+        self.dead_letters = settings.topic(DEAD_LETTERS.name)
+        self.consumer = Consumer(confluent_config(settings) | {
+            "group.id": f"sankalp-submit-{uuid.uuid4()}", "enable.auto.commit": False,
+            "log_level": 0})
+        assignment = []
+        metadata = self.consumer.list_topics(timeout=10).topics
+        for topic in (self.events, self.dead_letters):
+            for partition in metadata[topic].partitions:
+                _, end = self.consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                             timeout=10)
+                assignment.append(TopicPartition(topic, partition, end))
+        self.consumer.assign(assignment)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+    def wait(self, submitted, timeout: float) -> tuple[int, str]:
+        """(exit code, one line): 0 registered or linked as a duplicate, 1 refused (dead
+        letter) or nothing seen within `timeout` seconds."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            found = (self._event(submitted, message.value())
+                     if message.topic() == self.events
+                     else self._dead_letter(submitted, message.value()))
+            if found is not None:
+                return found
+        return 1, (f"sankalp: no outcome for {submitted.complaint_id} within {timeout:g} s; "
+                   "is a worker running? (`sankalp worker`)")
+
+    @staticmethod
+    def _event(submitted, raw: bytes) -> tuple[int, str] | None:
+        from core.calendar import IST
+        from core.routing import LEVEL_NAMES
+        from schemas.events import ComplaintAssigned, DuplicateLinked, decode
+
+        event = decode(raw)
+        if event.complaint_id != submitted.complaint_id:
+            return None
+        if isinstance(event, ComplaintAssigned):
+            return 0, (f"registered {event.complaint_id}: level {event.level} "
+                       f"({LEVEL_NAMES[event.level]}), {event.department}, officer "
+                       f"{event.officer_id}, due {event.due_at.astimezone(IST):%Y-%m-%d %H:%M} "
+                       "IST")
+        if isinstance(event, DuplicateLinked):
+            return 0, (f"{event.complaint_id} is a duplicate of {event.duplicate_of}: linked "
+                       "to it, not registered again")
+        return None
+
+    @staticmethod
+    def _dead_letter(submitted, raw: bytes) -> tuple[int, str] | None:
+        import json
+
+        from schemas.deadletter import DeadLetter
+
+        letter = DeadLetter.from_dict(json.loads(raw))
+        # Keyed by the complaint id where it could be read; a letter keyed otherwise (a
+        # caller-keyed intake stage) is recognised by the original submission's event id.
+        try:
+            original = json.loads(letter.original())
+        except ValueError:
+            original = None
+        if isinstance(original, dict):
+            original = original.get("event_id")
+        if letter.key != submitted.complaint_id and original != submitted.event_id:
+            return None
+        return 1, f"sankalp: {submitted.complaint_id} refused (dead letter): {letter.reason}"
 
 
 def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
     import uuid
     from datetime import UTC, datetime
 
+    from core.intake import check_routable
+    from core.routing import RoutingError
     from schemas.events import ComplaintSubmitted
     from schemas.records import InvalidEvent
     from streams.producer import EventPublisher
-    from streams.topics import COMPLAINTS_SUBMITTED
+    from streams.topics import COMPLAINT_EVENTS, COMPLAINTS_SUBMITTED, DEAD_LETTERS
 
     complaint_id = args.complaint_id or f"HP-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
     try:
@@ -125,12 +358,27 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
     except InvalidEvent as exc:
         print(f"sankalp: not submitted: {exc}", file=sys.stderr)
         return 2
+    try:
+        check_routable(submitted)  # what intake would dead-letter, refused here at once
+    except RoutingError as exc:
+        print(f"sankalp: not submitted: {_not_routable(exc, args.category)}", file=sys.stderr)
+        return 2
+    outputs = [COMPLAINT_EVENTS.name, DEAD_LETTERS.name] if args.wait else []
+    _need_kafka(settings, [COMPLAINTS_SUBMITTED.name, *outputs])
+    # Positioned at the outputs' ends before the submission is written: what it reads next
+    # can only be news.
+    outcome = _OutcomeReader(settings) if args.wait else None
     publisher = EventPublisher(settings)
     publisher.send(COMPLAINTS_SUBMITTED.name, submitted.complaint_id, submitted)
     publisher.flush()
     print(f"submitted {submitted.complaint_id} ({submitted.category}, {submitted.block}, "
-          f"{submitted.district}) to {settings.topic(COMPLAINTS_SUBMITTED.name)}")
-    return 0
+          f"{submitted.district}) to {settings.topic(COMPLAINTS_SUBMITTED.name)}", flush=True)
+    if outcome is None:
+        return 0
+    with contextlib.closing(outcome):
+        code, line = outcome.wait(submitted, args.wait)
+    print(line, file=sys.stdout if code == 0 else sys.stderr)
+    return code
 
 
 def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
@@ -139,6 +387,7 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     from streams.producer import EventPublisher
     from streams.topics import OFFICER_DIRECTORY
 
+    _need_kafka(settings, [OFFICER_DIRECTORY.name])
     publisher = EventPublisher(settings)
     officers = build_officer_directory()
     for officer in officers:
@@ -161,6 +410,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from sinks.migrate import migrate
     from sinks.postgres import connect
 
+    _need_postgres(settings)
     conn = connect(settings.database_url, settings.database_password)
     try:
         ran = migrate(conn)
@@ -175,22 +425,24 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sink(args: argparse.Namespace, settings: Settings) -> int:
     from sinks.postgres_sink import PostgresSink, run_sink
 
-    return run_sink(PostgresSink(settings))
+    # Postgres is checked at once (its schema must be current); Kafka is waited for.
+    _need_postgres(settings, migrated=True)
+    _waiting_for_kafka_hint(settings)
+    return _gave_up_on_kafka(settings, run_sink(PostgresSink(settings)))
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from bench.run import run
 
     stack = _stack(settings)
-    was_running = stack.kafka.is_running() and stack.postgres.is_running()
-    addresses = stack.up()
+    before = _running(stack)
+    addresses = _bring_up(settings, stack, prometheus=False)
     print(f"stack ready in {addresses['ready_in_seconds']}s", flush=True)
     try:
         results = run(settings, args.scale, Path(args.out), stack.stack_dir / "bench",
                       only=[o for o in args.only.split(",") if o])
     finally:
-        if not was_running:
-            stack.down()
+        _stop_what_was_started(stack, before)
     print((Path(results["files"][1])).read_text())
     print("wrote " + ", ".join(results["files"]))
     if results.get("failed_stages"):
@@ -261,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also start the three-broker cluster (replication factor 3)")
     stack.add_argument("--no-kafka", action="store_true", help="skip the single broker")
     stack.add_argument("--no-postgres", action="store_true", help="skip Postgres")
+    stack.add_argument("--no-prometheus", action="store_true", help="skip Prometheus")
     stack.add_argument("--wipe", action="store_true", help="with down: delete all stack data")
     stack.set_defaults(func=cmd_stack)
 
@@ -281,6 +534,11 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--phone", required=True, help="citizen's 10-digit mobile number")
     submit.add_argument("--name", required=True, help="citizen's name")
     submit.add_argument("--text", required=True, help="the complaint, in any language")
+    submit.add_argument("--wait", type=float, nargs="?", const=60.0, default=None,
+                        metavar="SECONDS",
+                        help="wait (default 60 s) for the outcome and print it: level, "
+                             "office and due time, the duplicate link, or the dead letter's "
+                             "reason (needs a running worker)")
     submit.set_defaults(func=cmd_submit)
 
     directory = sub.add_parser("directory", help="the officer directory topic")
@@ -316,7 +574,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-view", action="store_true",
                       help="print the view as lines instead of redrawing the screen")
     demo.add_argument("--keep-stack", action="store_true",
-                      help="leave Kafka and Postgres running afterwards")
+                      help="leave Kafka, Postgres and Prometheus running afterwards")
+    demo.add_argument("--no-prometheus", action="store_true",
+                      help="without the local Prometheus")
     demo.set_defaults(func=cmd_demo)
 
     backtest = sub.add_parser(
@@ -358,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args, settings)
-    except SettingsError as exc:  # a setting only a command parses
+    except (SettingsError, Unreachable) as exc:  # a setting only a command parses
         print(f"sankalp: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:
@@ -369,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, MigrationsPending):
             print(f"sankalp: {exc}", file=sys.stderr)
-            return 1
+            return 2
         raise
     except KeyboardInterrupt:
         return 130
