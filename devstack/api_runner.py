@@ -14,6 +14,12 @@ class ApiProcess(WorkerProcess):
     """`sankalp api` on the settings' SANKALP_API_HOST and SANKALP_API_PORT."""
 
     command = "api"
+    target_kind = "api"  # its scrape job (devstack/prometheus.py JOBS)
+
+    @property
+    def metrics_port(self) -> int:
+        """The API serves /metrics on its own port."""
+        return self.settings.api_port
 
     @property
     def url(self) -> str:

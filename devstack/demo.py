@@ -16,11 +16,13 @@ import signal
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from devstack.api_runner import ApiProcess
 from devstack.prometheus import (
     LocalPrometheus,
     PrometheusAPI,
@@ -64,6 +66,7 @@ class DemoOptions:
     interactive: bool = True
     name: str = DEMO_NAME
     start: datetime | None = None  # None: `days` before today, so that it ends today
+    api: bool = True  # also run `sankalp api` (on SANKALP_API_PORT) with demo keys
 
 
 def simulated_start(days: float, now: datetime | None = None) -> datetime:
@@ -84,6 +87,46 @@ def demo_settings(base: Settings, name: str = DEMO_NAME) -> Settings:
         worker_data_dir=base.stack_dir / f"{name}-worker",
         verification_sample_rate=0.1,
     )
+
+
+DEMO_CHANNEL_KEY = "demo-portal-key-not-for-production"
+
+
+def demo_api(settings: Settings, log_dir: Path, name: str) -> ApiProcess:
+    """`sankalp api` for the demo's pipeline, with a demo channel key and a fresh officer
+    signing key in files beside its log (never the keys of a real deployment)."""
+    import secrets
+
+    channel_keys = log_dir / f"{name}-channel.keys"
+    officer_keys = log_dir / f"{name}-officer.keys"
+    channel_keys.write_text(f"demo portal {DEMO_CHANNEL_KEY}\n")
+    officer_keys.write_text(f"demo {secrets.token_hex(32)}\n")
+    for path in (channel_keys, officer_keys):
+        path.chmod(0o600)
+    return ApiProcess(settings.with_overrides(api_keys_file=channel_keys,
+                                              officer_keys_file=officer_keys),
+                      log_dir / f"{name}-api.log")
+
+
+def start_demo_api(front_door: ApiProcess) -> bool:
+    """Start it and say where it answers; a port already taken (another API) is said in
+    one line and the demo goes on without it."""
+    try:
+        front_door.start()
+        front_door.wait_ready(30)
+        with urllib.request.urlopen(f"{front_door.url}/open311/v2/services.json",
+                                    timeout=5) as response:
+            answered = response.status == 200
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        say(f"the API did not start ({str(exc).splitlines()[0]}); the demo goes on without "
+            f"it (log {front_door.log_file})")
+        return False
+    keys = front_door.settings.api_keys_file
+    officer = front_door.settings.officer_keys_file
+    say(f"the API (Open311, docs/api.md): curl {front_door.url}/open311/v2/services.json")
+    say(f"  a channel's key is in {keys}; an officer's token: SANKALP_OFFICER_KEYS_FILE="
+        f"{officer} .venv/bin/sankalp officer token JSV/L1/Shimla/Theog")
+    return answered
 
 
 def reset(settings: Settings, base_url: str, name: str) -> None:
@@ -234,6 +277,7 @@ def _run_demo(base: Settings, options: DemoOptions, log_dir: Path,
     migrate(conn)
     worker = WorkerProcess(settings, log_dir / f"{options.name}-worker.log")
     sink = SinkProcess(settings, log_dir / f"{options.name}-sink.log")
+    front_door = demo_api(settings, log_dir, options.name) if options.api else None
     publisher = EventPublisher(settings)
     # The workers' lag through a plain consumer, not the Admin API (sinks/lag.py: librdkafka's
     # admin requests aborted the process when a broker was lost).
@@ -256,6 +300,8 @@ def _run_demo(base: Settings, options: DemoOptions, log_dir: Path,
             say(f"worker metrics: http://127.0.0.1:{settings.metrics_port}/metrics")
         if settings.sink_metrics_port:
             say(f"sink metrics:   http://127.0.0.1:{settings.sink_metrics_port}/metrics")
+        if front_door is not None:
+            summary["api_answered"] = start_demo_api(front_door)
         if api is not None and prometheus is not None:
             announce_prometheus(api, 2 * prometheus.evaluation_seconds, options.speed)
         say(f"reports: psql '{redact_url(base.database_url)}' "
@@ -320,6 +366,8 @@ def _run_demo(base: Settings, options: DemoOptions, log_dir: Path,
         worker_lag.close()
         worker.stop()
         sink.stop()
+        if front_door is not None:
+            front_door.stop()
         if prometheus is not None:
             with contextlib.suppress(Exception):
                 prometheus.use_rules()  # back to the rules as written

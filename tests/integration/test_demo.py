@@ -28,7 +28,8 @@ def test_demo_runs_simulated_traffic_end_to_end(services, test_settings, tmp_pat
                           interactive=False, name=name,
                           start=simulated_start(26))
     base = test_settings.with_overrides(app_id="unused", topic_prefix="",
-                                        metrics_port=free_port(), sink_metrics_port=free_port())
+                                        metrics_port=free_port(), sink_metrics_port=free_port(),
+                                        api_port=free_port())
     prometheus = LocalPrometheus(home=tmp_path / "prometheus", logs=tmp_path / "logs",
                                  port=free_port(), scrape_seconds=1, evaluation_seconds=1,
                                  targets=targets_dir(base.stack_dir))
@@ -40,6 +41,9 @@ def test_demo_runs_simulated_traffic_end_to_end(services, test_settings, tmp_pat
             summary = run_demo(base, options, tmp_path, prometheus)
             out = capsys.readouterr().out
             assert summary["submitted"] > 500
+            # the front door ran beside the pipeline and answered Open311's services list
+            assert summary["api_answered"] is True
+            assert "/open311/v2/services.json" in out
             assert "open by level" in out and "SLA compliance" in out and "consumer lag" in out
             assert "\033" not in out  # not a terminal: plain lines
 
