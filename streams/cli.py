@@ -98,6 +98,13 @@ def _waiting_for_kafka_hint(settings: Settings) -> None:
     try:
         _need_kafka(settings, timeout=3.0)
     except Unreachable as exc:
+        stack = _stack(settings)
+        if (settings.kafka_wait_seconds == 0 and _uses_local(settings, stack)[0]
+                and not stack.kafka.is_running()):
+            # Pointed at this machine's own stack, which is not running: nothing will start
+            # it for us, so waiting would only hang (a real cluster is waited for).
+            raise Unreachable(f"{exc}; the local stack is not running (set "
+                              "SANKALP_KAFKA_WAIT_SECONDS to wait for it instead)") from None
         limit = settings.kafka_wait_seconds
         until = (f"for up to {limit:g} s (SANKALP_KAFKA_WAIT_SECONDS)" if limit > 0 else
                  "until it answers (SANKALP_KAFKA_WAIT_SECONDS bounds the wait)")
