@@ -36,12 +36,17 @@ async def acknowledged(pending: list) -> None:
 
 def rebuild_index(w: Worker) -> int:
     """After a rebalance: the due times of this worker's partitions, from the wake-up
-    prefix of each stored complaint (no state is decoded)."""
+    prefix of each stored complaint (no state is decoded), and how many commands each
+    partition holds for their registration (only those values are decoded)."""
     w.time_index.clear()
+    w.held_counts.clear()
     policy = w.context.policy
     for complaint_id, raw in w.tables.complaints.items():
         if raw:
             w.time_index.schedule(complaint_id, stored.wake_of(raw, policy))
+            partition, held = stored.held_count(raw)
+            if held and partition is not None:
+                w.held_counts[partition] = w.held_counts.get(partition, 0) + held
     w.index_needs_rebuild = False
     return len(w.time_index)
 

@@ -81,7 +81,8 @@ async def handle_caller_submission(w: Worker, event: Any) -> None:
         linked = duplicate_link(submitted, decision.submission.linked_to or "")
         await w.send(w.topics.events, key, linked.to_json())
     else:
-        await w.dead_letter(event.message, limit_reason(w.intake_rules))
+        await w.dead_letter(event.message, limit_reason(w.intake_rules),
+                            submitted.complaint_id)
     w.observe_latency("intake", event.message)
 
 

@@ -24,7 +24,7 @@ from agents.reading import InputReader
 from core.intake import IntakeRules
 from core.lifecycle import Context, derived_id
 from core.time_index import TimeIndex
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import DeadLetter, complaint_id_in
 from schemas.records import payload_too_large
 from sinks.metrics import Metrics
 from streams.clock import clock_for
@@ -34,6 +34,7 @@ from streams.settings import Settings
 from streams.topics import (
     CITIZEN_CONTACTS,
     COMPLAINT_COMMANDS,
+    COMPLAINT_ESCALATIONS,
     COMPLAINT_EVENTS,
     COMPLAINT_STATE,
     COMPLAINTS_SUBMITTED,
@@ -92,6 +93,7 @@ class Topics:
     by_citizen: faust.TopicT
     commands: faust.TopicT
     events: faust.TopicT
+    escalations: faust.TopicT
     state: faust.TopicT
     dead_letters: faust.TopicT
     contacts: faust.TopicT
@@ -117,6 +119,7 @@ class Worker:
             by_citizen=self.raw_topic(INTAKE_BY_CITIZEN),
             commands=self.raw_topic(COMPLAINT_COMMANDS),
             events=self.raw_topic(COMPLAINT_EVENTS),
+            escalations=self.raw_topic(COMPLAINT_ESCALATIONS),
             state=self.raw_topic(COMPLAINT_STATE),
             dead_letters=self.raw_topic(DEAD_LETTERS),
             contacts=self.raw_topic(CITIZEN_CONTACTS),
@@ -133,6 +136,10 @@ class Worker:
         self.clock = clock_for(settings.clock)
         self.time_index = TimeIndex()
         self.index_needs_rebuild = True  # set after every rebalance: the timer rebuilds it
+        # commands held for their registration, per partition of the commands topic
+        # (core/pending.py); rebuilt with the time index, from the stored values
+        self.held_counts: dict[int, int] = {}
+        self.held_max_age = timedelta(minutes=settings.held_command_max_age_minutes)
         self.directory = LiveDirectory()
         self.context = Context(directory=self.directory, calendar=settings.calendar(),
                                policy=settings.policy())
@@ -236,20 +243,34 @@ class Worker:
                     f"of the pipeline clock (SANKALP_MAX_CLOCK_SKEW_SECONDS)")
         return None
 
-    async def dead_letter(self, message: Any, reason: str) -> None:
+    async def dead_letter(self, message: Any, reason: str, complaint_id: str | None = None
+                          ) -> None:
         """Park an input we cannot accept, with the reason; never log its content (it may
-        hold personal data). The original is kept up to the payload limit."""
+        hold personal data). The original is kept up to the payload limit. The letter is
+        keyed by the complaint id (given, or read from the payload when it is within the
+        limit), else by the original key: so it lands beside the complaint's other records
+        whichever topic refused it (the caller-keyed intake topic included)."""
+        raw = message.value or b""
+        if complaint_id is None and len(raw) <= self.settings.max_payload_bytes:
+            complaint_id = complaint_id_in(raw)
+        key = complaint_id.encode() if complaint_id is not None else message.key
+        await self.dead_letter_at(message.topic, message.partition, message.offset, key,
+                                  raw, reason)
+
+    async def dead_letter_at(self, topic: str, partition: int, offset: int,
+                             key: bytes | None, raw: bytes, reason: str) -> None:
+        """A dead letter for the message at a position: the one being handled, or a
+        command held for its registration and refused later (core/pending.py). Its id is
+        derived from the position, so it is the same whenever it is refused."""
         letter = DeadLetter.of(
-            event_id=derived_id("dead-letter", message.topic, message.partition,
-                                message.offset),
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            raw=(message.value or b"")[:self.settings.max_payload_bytes],
+            event_id=derived_id("dead-letter", topic, partition, offset),
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            raw=raw[:self.settings.max_payload_bytes],
             reason=reason,
             received_at=datetime.now(UTC),
         )
-        log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition,
-                    message.offset, reason)
-        await self.send(self.topics.dead_letters, message.key, letter.to_json())
+        log.warning("dead-lettered %s[%s]@%s: %s", topic, partition, offset, reason)
+        await self.send(self.topics.dead_letters, key, letter.to_json())

@@ -54,6 +54,7 @@ from core.intake import (
     registration,
 )
 from core.lifecycle import CLOSED, ComplaintState, Context, decide, derived_id, next_wakeup
+from core.pending import Held, expiry, receive
 from core.policy import LifecyclePolicy
 from core.reference import OfficerDirectory, build_officer_directory
 from core.routing import Directory, RoutingError
@@ -115,7 +116,8 @@ class Backtest:
                  keep_events: bool = True,
                  on_event: Callable[[Event], None] | None = None,
                  fold_reminders: bool | None = None,
-                 shard: tuple[int, int] | None = None) -> None:
+                 shard: tuple[int, int] | None = None,
+                 held_max_age: timedelta = timedelta(days=1)) -> None:
         self.context = Context(
             directory=directory or OfficerDirectory(build_officer_directory()),
             calendar=calendar or WorkingCalendar(),
@@ -137,6 +139,11 @@ class Backtest:
         self._owners: dict[str, int] = {}  # complaint -> shard, from its submission
         # what the pipeline holds
         self.states: dict[str, ComplaintState] = {}
+        # complaint not registered yet -> the commands it holds (core/pending.py); the
+        # worker's per-partition count bound is not mirrored (a safety limit no replay
+        # reaches by default)
+        self.held: dict[str, tuple[Held, ...]] = {}
+        self.held_max_age = held_max_age
         self.callers: dict[str, CallerHistory] = {}
         self.time_index = TimeIndex()
         # complaint -> its next state-level reminder, not yet fired (fold_reminders)
@@ -173,6 +180,7 @@ class Backtest:
                 duplicate_window=timedelta(days=settings.duplicate_window_days),
                 daily_limit=settings.caller_daily_limit),
             citizen_ref_key=_revealed(settings.citizen_ref_key),
+            held_max_age=timedelta(minutes=settings.held_command_max_age_minutes),
             **kwargs,
         )
 
@@ -347,11 +355,24 @@ class Backtest:
         command catches them up through the core before it applies (decide fires what fell
         due first), so its events and state are exactly the worker's from there on."""
         before = self.states.get(cid)
-        decision = decide(before, command, self.context)
+        if before is not None:
+            decision = decide(before, command, self.context)
+            wake = None
+        else:
+            # Not registered yet: hold what overtook the registration (core/pending.py),
+            # as the worker does, until its registration or its expiry.
+            held = self.held.pop(cid, ())
+            outcome = receive(None, held, Held(command), self.context,
+                              max_age=self.held_max_age)
+            decision = outcome.decision
+            if outcome.held:
+                self.held[cid] = outcome.held
+            wake = expiry(outcome.held, self.held_max_age)
         after = decision.state
         if after is not None and after is not before:
             self.states[cid] = after
-        wake = next_wakeup(after, self.context.policy)
+        if after is not None:
+            wake = next_wakeup(after, self.context.policy)
         if (self.fold_reminders and wake is not None and after is not None
                 and after.overdue_at_state and after.reminders >= 1):
             self.folded[cid] = wake
@@ -361,7 +382,8 @@ class Backtest:
             self._emit(decision.events)
             for out in decision.events:
                 if type(out) is CommandRejected:
-                    self._dead(topic, cid, command.event_id, f"refused: {out.reason}")
+                    # a held command refused now is dead-lettered as itself
+                    self._dead(topic, cid, out.rejected_event_id, f"refused: {out.reason}")
 
     def _unfold(self, cid: str, now: datetime, topic: str) -> None:
         """Before a command for a complaint whose reminders were folded: the core fires at

@@ -28,8 +28,10 @@ from core.reference import DISTRICT_LEVEL
 from core.routing import STATE_LEVEL, Directory, locate, next_level, officer_at
 from core.state import ComplaintState, Context, Decision, bump, derived_id, evolve
 from schemas.events import (
+    ComplaintClosed,
     ComplaintEscalated,
     EscalationCause,
+    Event,
     LapseKind,
     LapseRecorded,
     OverdueAtState,
@@ -171,3 +173,15 @@ def lapse_recorded(state: ComplaintState, kind: LapseKind, moment: datetime, ctx
 
 def _overdue_seconds(state: ComplaintState, now: datetime) -> int:
     return max(0, int((now - state.due_at).total_seconds()))
+
+
+def for_escalation_subscribers(event: Event, state: ComplaintState | None) -> bool:
+    """Whether an event also goes to complaints.escalations.v1: an escalation, a
+    state-level overdue (and its reminders), and the close of a complaint that had been
+    escalated (`state`: the complaint after the decision). "Escalated" is its count of
+    escalations, not its level: a department whose ladder starts above level 1 does not
+    make every close an escalation subscriber's business."""
+    if isinstance(event, (ComplaintEscalated, OverdueAtState)):
+        return True
+    return (isinstance(event, ComplaintClosed) and state is not None
+            and state.escalations > 0)

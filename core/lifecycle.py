@@ -26,6 +26,7 @@ from core.state import (
     Decision,
     derived_id,
     evolve,
+    settle,
     snapshot,
 )
 from core.timers import fire_due, next_wakeup
@@ -88,7 +89,7 @@ def decide(state: ComplaintState | None, command: Event, ctx: Context) -> Decisi
     if _refused(decision, state):
         decision = _refuse(decision, command)
     else:
-        decision = _applied(decision, command)
+        decision = _applied(decision, command, state)
     return Decision(decision.state, (*caught_up.events, *decision.events))
 
 
@@ -112,12 +113,13 @@ def _refuse(decision: Decision, command: Event) -> Decision:
     return Decision(evolve(state, refused=kept), decision.events)
 
 
-def _applied(decision: Decision, command: Event) -> Decision:
+def _applied(decision: Decision, command: Event, before: ComplaintState) -> Decision:
+    """Remembered by id; a new version only if a reader sees a change (core/state.py
+    settle): an acknowledgement, a repeated "satisfied" or a confirmed check is on record
+    (its event, if any) but shows nothing new in the state."""
     state = decision.state
     if state is None:
         return decision
-    return Decision(
-        evolve(state, applied=(*state.applied, command.event_id), version=state.version + 1,
-                updated_at=command.occurred_at),
-        decision.events,
-    )
+    applied = evolve(state, applied=(*state.applied, command.event_id),
+                     version=state.version + 1, updated_at=command.occurred_at)
+    return Decision(settle(before, applied), decision.events)

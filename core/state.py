@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from core.calendar import WorkingCalendar
 from core.policy import LifecyclePolicy
@@ -141,6 +142,27 @@ def evolve(state: ComplaintState, **changes: object) -> ComplaintState:
     values.update(state.__dict__)
     values.update(changes)
     return new
+
+
+# What a reader of complaints.state.v1 sees of a complaint, besides its version and time
+# (core/state.py snapshot). Warnings sent, call-back attempts, reminders, remembered ids
+# are the complaint's own bookkeeping.
+_VISIBLE = attrgetter(
+    "status", "channel", "category", "department", "district", "tehsil", "block", "level",
+    "officer_id", "registered_at", "assigned_at", "due_at", "escalations", "transfers",
+    "reopenings", "overdue_at_state", "closed_at", "close_reason")
+
+
+def settle(before: ComplaintState, after: ComplaintState) -> ComplaintState:
+    """A version grows only with a visible change: a step (one wake-up, or one command)
+    that changes nothing a reader sees keeps the version and updated_at it found.
+    Applied per step, never per batch of steps, so the version does not depend on whether
+    a warning fired on its own tick or in the catch-up before a command."""
+    if after is before or _VISIBLE(after) != _VISIBLE(before):
+        return after
+    if after.version == before.version and after.updated_at == before.updated_at:
+        return after
+    return evolve(after, version=before.version, updated_at=before.updated_at)
 
 
 def bump(state: ComplaintState, now: datetime) -> ComplaintState:

@@ -20,6 +20,7 @@ from core.state import (
     bump,
     derived_id,
     evolve,
+    settle,
 )
 from schemas.events import Event, SlaWarning
 
@@ -65,8 +66,9 @@ def fire_due(state: ComplaintState, now: datetime, ctx: Context) -> Decision:
         if moment is None or moment > now:
             break
         step = on_notify(state, moment, ctx)
-        state = step.state  # type: ignore[assignment]
-        assert state is not None
+        assert step.state is not None
+        # a warning or a later reminder shows nothing new: no new version (core/state.py)
+        state = settle(state, step.state)
         events.extend(step.events)
     return Decision(state, tuple(events))
 

@@ -18,6 +18,16 @@ SCHEMA_DIR = CONTRACT_DIR / "json"
 ASYNCAPI_FILE = CONTRACT_DIR / "asyncapi.json"
 
 
+# How every channel's key is written and partitioned (docs/contract.md, "Partitioner"):
+# a producer that partitions otherwise puts a complaint's messages on another partition
+# than its workers' tables and loses the order per complaint.
+KEY_ENCODING = "the key's UTF-8 bytes as they are (Kafka key, no serializer framing)"
+PARTITIONER = (
+    "murmur2 over the raw key bytes, positive, modulo the partition count: Kafka's Java "
+    "default partitioner and aiokafka's; librdkafka clients must set "
+    "partitioner=murmur2_random (their default, CRC32, puts keys elsewhere)")
+
+
 def schema_file_name(record: type[Record]) -> str:
     return f"{record.EVENT_TYPE}.v{record.SCHEMA_VERSION}.json"
 
@@ -72,6 +82,10 @@ def asyncapi_document() -> dict[str, Any]:
                 }
             },
             "x-key": topic.key,
+            "x-key-encoding": KEY_ENCODING,
+            "x-partitioner": PARTITIONER,
+            "x-ordering": topic.ordering or (
+                f"in order per {topic.key} (one partition per key); none across keys"),
             "x-audience": topic.audience,
             "x-partitions": topic.partitions or "SANKALP_TOPIC_PARTITIONS (default 6)",
         }

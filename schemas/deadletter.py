@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,9 @@ class DeadLetter(Record):
         "personal data, so this topic is readable by operators only."
     )
     PERSONAL_FIELDS = frozenset({"original_base64"})
+    # `key` (and the letter's Kafka key): the complaint id when one can be read from the
+    # original, else the original message's key. The original's position (source_*) finds
+    # it again with its own key.
     event_id: str
     source_topic: str
     source_partition: int
@@ -42,3 +46,15 @@ class DeadLetter(Record):
 
     def original(self) -> bytes:
         return base64.b64decode(self.original_base64)
+
+
+def complaint_id_in(raw: bytes) -> str | None:
+    """The complaint id of a payload, if one can be read (a JSON object with a non-empty
+    string `complaint_id`), however invalid the rest: a dead letter is keyed by it wherever
+    the refusal happened, e.g. on the caller-keyed intake topic."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    found = data.get("complaint_id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None

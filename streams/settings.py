@@ -274,6 +274,14 @@ class Settings:
     max_clock_skew_seconds: float = setting(
         "SANKALP_MAX_CLOCK_SKEW_SECONDS", 300.0, group=INTAKE,
         doc="wall time: commands dated further ahead of the worker's clock are dead-lettered")
+    held_command_max_age_minutes: float = setting(
+        "SANKALP_HELD_COMMAND_MAX_AGE_MINUTES", 1440.0, group=WORKER,
+        doc="a command that arrives before its complaint's registration is held this long "
+            "after its `occurred_at`, then dead-lettered as for no registered complaint")
+    held_commands_per_partition: int = setting(
+        "SANKALP_HELD_COMMANDS_PER_PARTITION", 10000, group=WORKER,
+        doc="commands held for their registration per partition of the commands topic; "
+            "one more is dead-lettered at once")
     kafka_wait_seconds: float = setting(
         "SANKALP_KAFKA_WAIT_SECONDS", 0.0, group=WORKER,
         doc="how long a worker or the sink waits for Kafka and its topics before exiting "
@@ -392,6 +400,10 @@ class Settings:
             raise SettingsError("SANKALP_TICK_INTERVAL_SECONDS must be positive")
         if self.max_payload_bytes < 1024:
             raise SettingsError("SANKALP_MAX_PAYLOAD_BYTES must be at least 1024")
+        if self.held_command_max_age_minutes <= 0 or self.held_commands_per_partition < 0:
+            raise SettingsError(
+                "SANKALP_HELD_COMMAND_MAX_AGE_MINUTES must be positive and "
+                "SANKALP_HELD_COMMANDS_PER_PARTITION cannot be negative")
         if self.max_clock_skew_seconds < 0 or self.kafka_wait_seconds < 0:
             raise SettingsError(
                 "SANKALP_MAX_CLOCK_SKEW_SECONDS and SANKALP_KAFKA_WAIT_SECONDS cannot be negative")

@@ -12,7 +12,14 @@ from typing import Literal
 from schemas.contacts import CitizenContact
 from schemas.deadletter import DeadLetter
 from schemas.directory import OfficerPost
-from schemas.events import COMMANDS, PUBLIC_EVENTS, ComplaintSubmitted
+from schemas.events import (
+    COMMANDS,
+    PUBLIC_EVENTS,
+    ComplaintClosed,
+    ComplaintEscalated,
+    ComplaintSubmitted,
+    OverdueAtState,
+)
 from schemas.records import Record
 from schemas.state import ComplaintStateSnapshot
 from streams.settings import Settings
@@ -38,6 +45,9 @@ class TopicSpec:
     payloads: tuple[type[Record], ...] = ()
     # public: any subscriber; internal: the pipeline's own; private: personal data inside
     audience: Audience = "internal"
+    # what a consumer may rely on about order (the AsyncAPI's x-ordering); None: in order
+    # per key (one partition per key), none across keys
+    ordering: str | None = None
 
     def kafka_config(self) -> dict[str, str]:
         config = {"cleanup.policy": "compact" if self.compacted else "delete"}
@@ -103,6 +113,19 @@ COMPLAINT_EVENTS = TopicSpec(
     payloads=PUBLIC_EVENTS,
     audience="public",
 )
+COMPLAINT_ESCALATIONS = TopicSpec(
+    name="complaints.escalations.v1",
+    key="complaint_id",
+    carries="for escalation subscribers (district and state cells, the CM's office): the "
+            "same records, with the same event ids, as on complaints.events.v1 for "
+            "complaint.escalated, complaint.overdue_at_state, and complaint.closed when it "
+            "ends a complaint that had been escalated (closed above level 1). No personal data",
+    retention_ms=90 * DAY_MS,
+    payloads=(ComplaintEscalated, OverdueAtState, ComplaintClosed),
+    audience="public",
+    ordering="in order per complaint_id, as on complaints.events.v1 (both are written from "
+             "the same decision, events first); none across complaints",
+)
 COMPLAINT_STATE = TopicSpec(
     name="complaints.state.v1",
     key="complaint_id",
@@ -113,7 +136,7 @@ COMPLAINT_STATE = TopicSpec(
 )
 DEAD_LETTERS = TopicSpec(
     name="complaints.deadletter.v1",
-    key="complaint_id (when readable)",
+    key="complaint_id when the payload names one, else the original key",
     carries="inputs that could not be accepted, with the reason and the original bytes",
     retention_ms=30 * DAY_MS,
     payloads=(DeadLetter,),
@@ -141,6 +164,7 @@ LIFECYCLE_TOPICS: tuple[TopicSpec, ...] = (
     INTAKE_BY_CITIZEN,
     COMPLAINT_COMMANDS,
     COMPLAINT_EVENTS,
+    COMPLAINT_ESCALATIONS,
     COMPLAINT_STATE,
     DEAD_LETTERS,
     OFFICER_DIRECTORY,

@@ -6,6 +6,7 @@ integration and fault tests prove the same paths on a real Kafka."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -18,11 +19,13 @@ import pytest
 from faust.types import TP
 
 from agents import stored
-from agents.deadlines import fire_due
+from agents.deadlines import fire_due, rebuild_index
 from agents.factory import create_worker
 from agents.worker import Worker
 from core.reference import CATEGORIES
+from core.routing import route_new
 from schemas.events import (
+    CitizenFeedback,
     ClockTick,
     CommandRejected,
     ComplaintAssigned,
@@ -98,10 +101,14 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
+    yield make_rig(tmp_path)
+
+
+def make_rig(tmp_path: Path, **overrides: Any) -> Rig:
     settings = Settings.from_env({}).with_overrides(
         kafka_bootstrap_servers="127.0.0.1:1",  # never contacted: nothing here connects
         table_store="memory://", worker_data_dir=tmp_path, clock="event",
-        topic_prefix="unit.", app_id="unit", metrics_port=0)
+        topic_prefix="unit.", app_id="unit", metrics_port=0, **overrides)
     consumer = FakeConsumer()
     worker = create_worker(settings, consumer=consumer, with_smoke=False)
     rig = Rig(worker, consumer)
@@ -113,7 +120,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         return acknowledged
 
     worker.send = record  # type: ignore[method-assign]
-    yield rig
+    return rig
 
 
 @asynccontextmanager
@@ -267,6 +274,10 @@ def test_bad_input_gets_a_dead_letter_with_the_reason_and_the_agent_carries_on(r
     assert reasons[1] == "the message key must be the complaint_id"
     assert "SANKALP_MAX_PAYLOAD_BYTES" in reasons[2]
     assert [d["source_offset"] for d in rig.dead_letters()] == [0, 1, 2]
+    # keyed by the complaint id when one can be read (the wrong key's payload names
+    # HP-1), else by the original key (unparsable, or oversized and never parsed)
+    assert [s.key for s in rig.on("complaints.deadletter.v1")] == [b"HP-1"] * 3
+    assert [d["key"] for d in rig.dead_letters()] == ["HP-1"] * 3
     assert stored.decode(rig.worker.tables.complaints["HP-1"])[0].status == "assigned"
 
 
@@ -359,3 +370,159 @@ def test_intake_registers_links_a_duplicate_and_limits_a_caller(rig):
     assert (linked.EVENT_TYPE, linked.complaint_id) == ("complaint.duplicate_linked", "HP-DUP2")
     [letter] = rig.dead_letters()
     assert letter["reason"] == f"caller limit: more than {limit} complaints today"
+    # refused on the caller-keyed topic, yet keyed by the complaint, not the pseudonym
+    [sent] = rig.on("complaints.deadletter.v1")
+    assert sent.key == f"HP-{limit}".encode() and letter["key"] == f"HP-{limit}"
+
+
+def test_a_dead_letter_is_keyed_by_the_complaint_id_it_can_read(rig):
+    """Whatever topic refused it, a letter sits under the complaint's key when the payload
+    names one (even an invalid payload), and under the original key when it does not."""
+    unknown_field = json.loads(submitted("HP-5"))
+    unknown_field["priority"] = "high"
+
+    async def scenario():
+        async with driving(rig, "intake_validate") as agent:
+            await put(agent, json.dumps(unknown_field).encode(), b"HP-5")
+            await put(agent, submitted("HP-6"), b"wrong-key")
+            await put(agent, b"{broken", b"HP-7")
+            await put(agent, b'{"complaint_id": 12}', None)
+
+    run(scenario())
+    keys = [(s.key, json.loads(s.value)["key"]) for s in rig.on("complaints.deadletter.v1")]
+    assert keys == [(b"HP-5", "HP-5"), (b"HP-6", "HP-6"), (b"HP-7", "HP-7"), (None, None)]
+
+
+# --- commands that overtake their registration ------------------------------------------
+
+
+def officer_of(rig: Rig) -> str:
+    district, block = SHIMLA_THEOG
+    return route_new(rig.worker.context.directory, CATEGORY, district, block).officer_id
+
+
+def test_a_command_before_its_registration_is_held_then_applied_in_order(rig):
+    """The officer's proposal overtook the registration: it is held in the complaint's
+    table value (changelog-backed: a restart finds it), nothing is refused, and the
+    registration applies it right after, as of its own time."""
+    acted = OfficerActed(event_id="act-1", complaint_id="HP-1",
+                         occurred_at=T0 + timedelta(hours=3), officer_id=officer_of(rig),
+                         action="resolution_proposed").to_json()
+
+    async def scenario():
+        async with driving(rig, "lifecycle") as agent:
+            await put(agent, acted, b"HP-1")
+            held = rig.take()
+            raw = rig.worker.tables.complaints["HP-1"]
+            # a restart: memory is rebuilt from the stored values alone
+            rig.worker.reader.forget()
+            rig.consumer.committed[commands_tp(rig)] = 1
+            rig.worker.held_counts.clear()
+            rig.worker.index_needs_rebuild = True
+            rebuild_index(rig.worker)
+            counted = dict(rig.worker.held_counts)
+            await put(agent, registered(), b"HP-1")
+            return held, raw, counted
+
+    held, raw, counted = run(scenario())
+    assert held == []  # no refusal, no dead letter, no state: held
+    assert stored.decode(raw)[0] is None
+    [kept] = stored.decode_held(raw)
+    assert (kept.offset, kept.command.event_id) == (0, "act-1")
+    assert counted == {0: 1}
+    assert stored.wake_of(raw, rig.worker.context.policy) == (
+        T0 + timedelta(hours=3) + rig.worker.held_max_age)
+    kinds = [e.EVENT_TYPE for e in rig.events()]
+    assert kinds == ["complaint.assigned", "complaint.officer_action", "callback.requested"]
+    state, _ = stored.decode(rig.worker.tables.complaints["HP-1"])
+    assert state.status == "resolution_proposed" and state.updated_at == T0 + timedelta(hours=3)
+    assert stored.decode_held(rig.worker.tables.complaints["HP-1"]) == ()
+    assert rig.worker.held_counts == {0: 0}
+    assert rig.dead_letters() == []
+
+
+def test_a_held_command_whose_registration_never_comes_is_dead_lettered_where_it_came(rig):
+    ghost = OfficerActed(event_id="act-9", complaint_id="HP-9", occurred_at=T0,
+                         officer_id="OFF-X", action="acknowledged").to_json()
+
+    async def scenario():
+        async with driving(rig, "lifecycle") as agent:
+            await put(agent, registered(), b"HP-1")
+            await put(agent, ghost, b"HP-9")
+            rig.take()
+            rig.worker.clock.observe(T0 + rig.worker.held_max_age)
+            await fire_due(rig.worker)  # the expiry's tick, through the partition
+            for s in rig.take():
+                await put(agent, s.value, s.key)
+
+    run(scenario())
+    [letter] = rig.dead_letters()
+    assert (letter["source_offset"], letter["key"]) == (1, "HP-9")
+    assert letter["reason"].startswith("refused: no such complaint is registered (held")
+    assert json.loads(base64.b64decode(letter["original_base64"]))["event_id"] == "act-9"
+    [rejected] = rig.events()
+    assert isinstance(rejected, CommandRejected) and rejected.rejected_event_id == "act-9"
+    assert stored.decode_held(rig.worker.tables.complaints["HP-9"]) == ()
+    assert rig.worker.held_counts == {0: 0}
+
+
+def test_past_the_partitions_bound_a_command_is_refused_at_once(tmp_path):
+    rig = make_rig(tmp_path, held_commands_per_partition=1)
+
+    def ghost(n: int) -> bytes:
+        return CitizenFeedback(event_id=f"fb-{n}", complaint_id=f"HP-{n}", occurred_at=T0,
+                               outcome="satisfied").to_json()
+
+    async def scenario():
+        async with driving(rig, "lifecycle") as agent:
+            await put(agent, ghost(1), b"HP-1")
+            await put(agent, ghost(2), b"HP-2")
+
+    run(scenario())
+    [letter] = rig.dead_letters()
+    assert letter["key"] == "HP-2" and "SANKALP_HELD_COMMANDS_PER_PARTITION" in letter["reason"]
+    assert "HP-2" not in rig.worker.tables.complaints
+    assert len(stored.decode_held(rig.worker.tables.complaints["HP-1"])) == 1
+
+
+# --- the escalation subscribers' topic ---------------------------------------------------
+
+
+def test_escalations_go_to_their_own_topic_too_with_the_same_bytes(rig):
+    """An escalation and, once escalated, the close: on complaints.escalations.v1 as on
+    the events topic (same records, same ids, keyed by the complaint); nothing else. A
+    redelivery re-sends them there too (the same outbox entry)."""
+    async def scenario():
+        async with driving(rig, "lifecycle") as agent:
+            await put(agent, registered(), b"HP-1")
+            await put(agent, registered("HP-2", event_id="reg-2"), b"HP-2")
+            await put(agent, ClockTick(event_id="late", complaint_id="HP-1",
+                                       occurred_at=T0 + timedelta(days=90)).to_json(), b"HP-1")
+            state, _ = stored.decode(rig.worker.tables.complaints["HP-1"])
+            for n, (cid, officer, at) in enumerate((
+                    (b"HP-1", state.officer_id, T0 + timedelta(days=90, hours=1)),
+                    (b"HP-2", officer_of(rig), T0 + timedelta(hours=1)))):
+                await put(agent, OfficerActed(
+                    event_id=f"fix-{n}", complaint_id=cid.decode(), occurred_at=at,
+                    officer_id=officer, action="resolution_proposed").to_json(), cid)
+                await put(agent, CitizenFeedback(
+                    event_id=f"ok-{n}", complaint_id=cid.decode(),
+                    occurred_at=at + timedelta(hours=1), outcome="satisfied").to_json(), cid)
+            first = rig.take()
+            rig.worker.reader.forget()  # a restart before the tick's offset was committed
+            rig.consumer.committed[commands_tp(rig)] = 2
+            await put(agent, ClockTick(event_id="late", complaint_id="HP-1",
+                                       occurred_at=T0 + timedelta(days=90)).to_json(), b"HP-1",
+                      offset=2)
+            return first
+
+    first = run(scenario())
+    on_events = {s.value for s in first if s.topic.endswith("complaints.events.v1")}
+    escalated = [s for s in first if s.topic.endswith("complaints.escalations.v1")]
+    kinds = [(s.key, s.event().EVENT_TYPE) for s in escalated]
+    assert kinds[-1] == (b"HP-1", "complaint.closed")  # HP-2, never escalated: not there
+    assert {k for k in kinds[:-1]} == {(b"HP-1", "complaint.escalated"),
+                                       (b"HP-1", "complaint.overdue_at_state")}
+    assert all(s.value in on_events for s in escalated)
+    again = [s for s in rig.take() if s.topic.endswith("complaints.escalations.v1")]
+    assert [s.value for s in again] == [s.value for s in escalated[:-1]]

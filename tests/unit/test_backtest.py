@@ -177,15 +177,22 @@ def test_intake_links_a_duplicate_and_refuses_a_caller_over_the_limit():
     assert len(backtest.events) == 4 and set(backtest.states) == {"HP-A1", "HP-A3", "HP-B1"}
 
 
-def test_a_command_for_no_complaint_is_refused_and_dead_lettered():
+def test_a_command_for_no_complaint_is_held_then_refused_and_dead_lettered():
+    """As the worker: held for its registration (core/pending.py) a day after its time,
+    then refused."""
     backtest = Backtest()
     command = CitizenFeedback(event_id="f-1", complaint_id="HP-NONE", occurred_at=T0,
                               outcome="satisfied")
-    backtest.run([command])
+    backtest.run([command], until=T0 + timedelta(hours=23))
+    assert not backtest.events and not backtest.dead_letters
+    backtest.advance(T0 + timedelta(days=1))
     [rejected] = backtest.events.values()
-    assert rejected.reason == "no such complaint is registered"
-    assert [(d.topic, d.reason) for d in backtest.dead_letters] == [
-        ("complaints.commands.v1", "refused: no such complaint is registered")]
+    reason = ("no such complaint is registered (held 1440 min for its registration, "
+              "SANKALP_HELD_COMMAND_MAX_AGE_MINUTES)")
+    assert rejected.reason == reason
+    assert [(d.topic, d.event_id, d.reason) for d in backtest.dead_letters] == [
+        ("complaints.commands.v1", "f-1", f"refused: {reason}")]
+    assert backtest.held == {}
 
 
 # --- deadlines ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from core.lifecycle import (
     next_wakeup,
     snapshot,
 )
+from core.pending import Held, expiry, receive
 from core.policy import LifecyclePolicy
 from core.reference import (
     CATEGORIES,
@@ -38,6 +39,7 @@ from core.reference import (
     build_officer_directory,
     find_block,
 )
+from core.routing import route_new
 from schemas.events import (
     CallbackRequested,
     CitizenFeedback,
@@ -711,3 +713,128 @@ def test_evolve_is_replace_for_the_complaint():
         evolve(state, statuss="closed")
     with pytest.raises(dataclasses.FrozenInstanceError):
         changed.status = "closed"  # type: ignore[misc]
+
+
+# --- a version grows only with a visible change ----------------------------------------
+
+
+def _visible(state: ComplaintState | None) -> dict | None:
+    """What a reader of complaints.state.v1 sees, but for the version and its moment."""
+    if state is None:
+        return None
+    shown = snapshot(state).to_dict()
+    for bookkeeping in ("event_id", "occurred_at", "version"):
+        shown.pop(bookkeeping)
+    return shown
+
+
+def test_a_second_satisfied_on_a_closed_complaint_is_absorbed_without_a_trace():
+    run = given_registered()
+    run.act("resolution_proposed", T0 + timedelta(hours=1))
+    run.feedback("satisfied", T0 + timedelta(hours=2))
+    closed = run.state
+    assert closed.status == "closed"
+    again = run.feedback("satisfied", T0 + timedelta(hours=3))
+    assert again.events == ()  # neither an event nor a refusal: a repeat, absorbed
+    assert (run.state.version, run.state.updated_at) == (closed.version, closed.updated_at)
+    assert snapshot(run.state) == snapshot(closed)
+    # remembered, so its redelivery is a repeat too
+    assert run.state.applied[-1] == again.state.applied[-1] != closed.applied[-1]
+    confirmed = run.verify("confirmed", T0 + timedelta(hours=4))
+    assert confirmed.events == () and snapshot(run.state) == snapshot(closed)
+
+
+@settings(max_examples=200)
+@given(st.lists(step, max_size=30))
+def test_the_version_and_its_time_move_only_with_a_visible_change(steps):
+    """For any command (ticks included) after any history: if a reader of the state sees
+    nothing new, neither its version nor its updated_at moved; if they see a change, the
+    version grew."""
+    commands = build_commands(steps)
+    run = Run()
+    run.register()
+    for cmd in commands:
+        before = run.state
+        after = run.send(cmd).state
+        if _visible(after) == _visible(before):
+            assert (after.version, after.updated_at) == (before.version, before.updated_at)
+        else:
+            assert after.version > before.version
+
+
+# --- commands that overtake their registration (core/pending.py) -----------------------
+
+HOLD_FOR = timedelta(days=365)  # longer than any drawn history: nothing expires
+
+
+def registration(at: datetime = T0) -> ComplaintRegistered:
+    return ComplaintRegistered(
+        event_id="reg", complaint_id="HP-1", occurred_at=at, channel="phone_1100",
+        category=CATEGORY.code, district=PLACE.district, block=PLACE.name,
+        text="पानी नहीं आ रहा", citizen_ref="ref-1")
+
+
+def through_holding(commands) -> tuple[ComplaintState | None, list, tuple]:
+    """Fold commands as the lifecycle agent does, holding what comes before registration."""
+    state, held, events = None, (), []
+    for n, command in enumerate(commands):
+        out = receive(state, held, Held(command, offset=n), CTX, max_age=HOLD_FOR)
+        state, held = out.decision.state, out.held
+        events.extend(out.decision.events)
+    return state, events, held
+
+
+@settings(max_examples=150)
+@given(st.lists(step, max_size=20), st.data())
+def test_any_interleaving_of_a_registration_and_its_commands_is_the_ordered_stream(
+        steps, data):
+    """However far the commands overtake their registration, the complaint ends as if the
+    registration had come first: same state, same events (ids and payloads)."""
+    commands = build_commands(steps)
+    end = (commands[-1].occurred_at if commands else T0) + timedelta(days=40)
+    final = ClockTick(event_id="end", complaint_id="HP-1", occurred_at=end)
+    ordered = fold([registration(), *commands, final], start=Run())
+    at = data.draw(st.integers(0, len(commands)))
+    state, events, held = through_holding([*commands[:at], registration(), *commands[at:],
+                                           final])
+    assert held == ()
+    assert state == ordered.state
+    assert {e.event_id: e for e in events} == {e.event_id: e for e in ordered.events}
+
+
+def test_a_held_command_is_applied_as_of_its_own_time_after_the_registration():
+    """The officer proposed a resolution on day 3; the registration (day 0) came after it:
+    the complaint never lapses, its proposal is dated day 3, nothing fired ahead of it."""
+    act_at = T0 + timedelta(days=3)
+    officer = route_new(DIRECTORY, CATEGORY.code, PLACE.district, PLACE.name).officer_id
+    acted = OfficerActed(event_id="act", complaint_id="HP-1", occurred_at=act_at,
+                         officer_id=officer, action="resolution_proposed")
+    state, events, held = through_holding([acted, registration()])
+    assert held == () and state.status == "resolution_proposed"
+    assert state.updated_at == act_at and state.level == 1
+    assert [type(e) for e in events if isinstance(e, (SlaWarning, ComplaintEscalated))] \
+        == [type(e) for e in fold([registration(), acted], start=Run()).events
+            if isinstance(e, (SlaWarning, ComplaintEscalated))]
+
+
+def test_a_held_command_expires_into_the_refusal_it_would_have_had():
+    fb = CitizenFeedback(event_id="fb", complaint_id="HP-1", occurred_at=T0,
+                         outcome="satisfied")
+    kept = receive(None, (), Held(fb, offset=4), CTX, max_age=timedelta(hours=1))
+    assert kept.decision == Decision(None) and kept.held == (Held(fb, offset=4),)
+    assert expiry(kept.held, timedelta(hours=1)) == T0 + timedelta(hours=1)
+    early = receive(None, kept.held, Held(ClockTick(event_id="t1", complaint_id="HP-1",
+                                                    occurred_at=T0 + timedelta(minutes=59))),
+                    CTX, max_age=timedelta(hours=1))
+    assert early.held == kept.held and early.decision.events == ()
+    late = receive(None, kept.held, Held(ClockTick(event_id="t2", complaint_id="HP-1",
+                                                   occurred_at=T0 + timedelta(hours=1))),
+                   CTX, max_age=timedelta(hours=1))
+    assert late.held == () and late.refused_held == (Held(fb, offset=4),)
+    [refusal] = late.decision.events
+    assert isinstance(refusal, CommandRejected) and refusal.rejected_event_id == "fb"
+    assert refusal.reason.startswith("no such complaint is registered")
+    # and a partition that holds all it may refuses at once
+    full = receive(None, (), Held(fb), CTX, max_age=timedelta(hours=1), room=False)
+    assert full.held == () and "SANKALP_HELD_COMMANDS_PER_PARTITION" in \
+        full.decision.events[0].reason
