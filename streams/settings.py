@@ -82,7 +82,7 @@ GROUPS: dict[str, str] = {
     "Postgres": "The sink's database.",
     "Metrics": "Prometheus text format at `/metrics`.",
     "API": "`sankalp api`: Open311 intake and status, and the officers' API (docs/api.md).",
-    "Local stack": "Only used when the project starts its own Kafka and Postgres.",
+    "Local stack": "Only used when the project starts its own Kafka, Postgres and Prometheus.",
 }
 
 
