@@ -41,6 +41,7 @@ from core.lifecycle import next_wakeup
 from core.reference import category
 from schemas.events import ComplaintSubmitted, Event
 from streams.settings import Settings
+from streams.topics import partition_for_key
 
 TABLES = ("complaints", "callers")
 BURST_CATEGORY = "drinking_water_supply"
@@ -49,14 +50,6 @@ BURST_CATEGORY = "drinking_water_supply"
 def changelog_topic(settings: Settings, table: str) -> str:
     """Faust's name for a table's changelog topic."""
     return f"{settings.app_id}-{table}-changelog"
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives a key: the input topics'
-    partition, which is the changelog partition the worker writes."""
-    from aiokafka.partitioner import murmur2
-
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class _Recorder(Backtest):
@@ -118,9 +111,9 @@ def table_image(settings: Settings, submissions: list[ComplaintSubmitted],
         open_count += state.status != "closed"
         scheduled += wake is not None
         complaints[json.dumps(cid).encode()] = (
-            partition_for(cid.encode(), partitions), stored.encode(state, outbox, wake))
+            partition_for_key(cid.encode(), partitions), stored.encode(state, outbox, wake))
     callers = {
-        json.dumps(ref).encode(): (partition_for(ref.encode(), partitions),
+        json.dumps(ref).encode(): (partition_for_key(ref.encode(), partitions),
                                    stored.encode_caller(history))
         for ref, history in recorder.all_callers.items()}
     return TableImage({"complaints": complaints, "callers": callers}, open_count, scheduled,

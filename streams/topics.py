@@ -174,3 +174,11 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (*LIFECYCLE_TOPICS, SMOKE_COMPLAINTS, SMOKE_
 # What the Faust workers consume (their consumer group's lag, the inputs they guard).
 WORKER_INPUTS: tuple[TopicSpec, ...] = (COMPLAINTS_SUBMITTED, INTAKE_BY_CITIZEN,
                                         COMPLAINT_COMMANDS)
+
+
+def partition_for_key(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as the contract requires of every
+    producer, schemas/contract.py) gives a keyed message."""
+    from aiokafka.partitioner import murmur2  # Faust's client; imported only when asked
+
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

@@ -27,7 +27,6 @@ from urllib.parse import urlencode
 
 import psycopg2
 import pytest
-from aiokafka.partitioner import murmur2
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 from kit import kafka
 from kit.settings import REPO, free_port, fresh_schema, own_topics, schema_url, settings_for
@@ -43,7 +42,12 @@ from sinks.postgres import connect
 from streams.admin import ensure_topics
 from streams.producer import EventPublisher
 from streams.settings import Settings
-from streams.topics import ALL_TOPICS, COMPLAINT_COMMANDS, COMPLAINTS_SUBMITTED
+from streams.topics import (
+    ALL_TOPICS,
+    COMPLAINT_COMMANDS,
+    COMPLAINTS_SUBMITTED,
+    partition_for_key,
+)
 
 KEY = "portal-key-0123456789abcdef"
 FLOOD_KEY = "flood-key-0123456789abcdef"
@@ -191,20 +195,16 @@ def rows(api: Api, sql: str, *params) -> list[tuple]:
         conn.close()
 
 
-def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner (and the project's producer) picks."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
-
-
 def warm_up(api: Api) -> None:
     """One complaint through every partition of every stage (by complaint id, and by
     caller for the second intake stage): a partition's first message after a worker starts
     waits a second or more for its fetch to begin, and the tests measure the pipeline once
     it flows."""
     n = api.settings.topic_partitions
-    keys = {partition_of(complaint_ids("portal-web", f"warm-{i}")[0], n): f"warm-{i}"
+    keys = {partition_for_key(complaint_ids("portal-web", f"warm-{i}")[0].encode(), n):
+            f"warm-{i}"
             for i in range(200)}
-    phones = {partition_of(citizen_ref(p, api.settings.citizen_ref_key), n): p
+    phones = {partition_for_key(citizen_ref(p, api.settings.citizen_ref_key).encode(), n): p
               for p in (f"98765{i:05d}" for i in range(200))}
     assert len(keys) == len(phones) == n
     ids = []
